@@ -1,0 +1,74 @@
+# Kongres: `make run` serves the demo, `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+export FLASK_APP := wsgi:app
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test install install-dev translations translate chromium lint format db demo bench clean
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/activate pyproject.toml
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+install-dev: $(VENV)/.installed-dev
+
+translations: install
+	$(BIN)/pybabel compile --statistics -d translations
+
+# Extract new strings and merge them into the catalogues (then translate id/messages.po).
+translate: install
+	$(BIN)/flask translate update
+
+db: install
+	$(BIN)/flask db upgrade
+
+demo: db
+	$(BIN)/flask kongres demo
+
+run: translations demo
+	@echo "Kongres is at http://$(HOST):$(PORT)/"
+	$(BIN)/flask run --host $(HOST) --port $(PORT)
+
+# Debian's Chromium for the browser tests; installed with apt-get when missing and we are root.
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core; \
+	  else \
+	    echo "Chromium is missing: run 'sudo apt-get install chromium' (browser tests need it)"; exit 1; \
+	  fi; \
+	fi
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install-dev
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+# The suite runs on SQLite; with TEST_DATABASE_URL (PostgreSQL) it runs there too, with the
+# concurrency tests.
+test: install-dev translations chromium lint
+	TEST_DATABASE_URL= $(BIN)/pytest
+	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+	  echo "--- the same suite on PostgreSQL ($$TEST_DATABASE_URL)"; \
+	  $(BIN)/pytest; \
+	fi
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
+	find . -name '*.mo' -delete

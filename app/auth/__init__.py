@@ -1,0 +1,1 @@
+"""Users, roles, sign-in, password reset and staff accounts."""

@@ -1,0 +1,101 @@
+"""Sign-in, password and staff forms."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    EmailField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
+from wtforms.validators import DataRequired, Email, EqualTo, Length
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from app.auth.models import ROLE_LABELS, STAFF_ROLES, Role
+from app.auth.services import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from app.i18n.locale import LANGUAGE_NAMES
+
+LANGUAGE_CHOICES = list(LANGUAGE_NAMES.items())
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """Several choices shown as checkboxes."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+def _staff_role_choices() -> list[tuple[str, object]]:
+    return [(role.value, ROLE_LABELS[role]) for role in Role if role in STAFF_ROLES]
+
+
+def _all_role_choices() -> list[tuple[str, object]]:
+    return [(role.value, ROLE_LABELS[role]) for role in Role]
+
+
+class LoginForm(FlaskForm):
+    """Email and password."""
+
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(
+        _l("Password"), validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)]
+    )
+
+
+class ForgotPasswordForm(FlaskForm):
+    """Ask for a reset link."""
+
+    email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
+
+
+class NewPasswordForm(FlaskForm):
+    """Choose a password (reset or invitation)."""
+
+    password = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH)],
+        description=_l("At least %(min)d characters.", min=MIN_PASSWORD_LENGTH),
+    )
+    confirm = PasswordField(
+        _l("Repeat the new password"),
+        validators=[DataRequired(), EqualTo("password", message=_l("The passwords do not match."))],
+    )
+
+
+class ChangePasswordForm(NewPasswordForm):
+    """Change one's own password."""
+
+    current_password = PasswordField(
+        _l("Current password"), validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)]
+    )
+
+
+class ProfileForm(FlaskForm):
+    """One's own name and language."""
+
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    language = SelectField(_l("Language for emails and documents"), choices=LANGUAGE_CHOICES)
+
+
+class InviteStaffForm(FlaskForm):
+    """Invite a staff member by email."""
+
+    email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    language = SelectField(_l("Language for emails"), choices=LANGUAGE_CHOICES)
+    roles = MultiCheckboxField(
+        _l("Roles"),
+        choices=_staff_role_choices,
+        validators=[DataRequired(message=_l("Choose at least one staff role."))],
+    )
+
+
+class EditUserForm(FlaskForm):
+    """An administrator's edit of an account's roles and status."""
+
+    roles = MultiCheckboxField(_l("Roles"), choices=_all_role_choices)
+    active = BooleanField(_l("Account active"))

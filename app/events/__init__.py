@@ -1,0 +1,1 @@
+"""The congress itself: name, dates, venue, theme, default language."""

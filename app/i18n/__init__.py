@@ -1,0 +1,1 @@
+"""Languages: locale selection, bilingual content, locale-aware formatting."""

@@ -1,0 +1,82 @@
+"""Dates, times, money and countries formatted for the current language."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from babel import Locale
+from babel.dates import format_date as babel_format_date
+from babel.dates import format_datetime as babel_format_datetime
+from babel.dates import format_interval
+from babel.numbers import format_currency, get_currency_precision
+from flask import current_app
+from flask_babel import get_locale
+
+
+def _locale() -> Locale:
+    """The request's Babel locale."""
+    return get_locale() or Locale.parse(current_app.config["BABEL_DEFAULT_LOCALE"])
+
+
+def event_zone() -> ZoneInfo:
+    """The event's time zone (Asia/Makassar, WITA, by default)."""
+    return ZoneInfo(current_app.config["EVENT_TIMEZONE"])
+
+
+def to_event_time(moment: datetime) -> datetime:
+    """A UTC moment (naive values are taken as UTC) in the event's time zone."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(event_zone())
+
+
+def format_event_datetime(moment: datetime | None, fmt: str = "medium") -> str:
+    """A stored UTC moment shown in the event's zone, in the current language."""
+    if moment is None:
+        return ""
+    local = to_event_time(moment)
+    text = babel_format_datetime(local, fmt, tzinfo=local.tzinfo, locale=_locale())
+    return f"{text} {local.tzname()}"
+
+
+def format_day(day: date | None, fmt: str = "long") -> str:
+    """A calendar date in the current language."""
+    if day is None:
+        return ""
+    return babel_format_date(day, fmt, locale=_locale())
+
+
+def format_day_range(start: date, end: date) -> str:
+    """A span of days, e.g. "14–17 April 2026" or "14–17 April 2026" in Indonesian."""
+    return format_interval(start, end, "yMMMMd", locale=_locale())
+
+
+def minor_to_major(amount_minor: int, currency: str) -> float:
+    """Integer minor units to a major-unit number (IDR has none, USD has cents)."""
+    return amount_minor / (10 ** get_currency_precision(currency))
+
+
+def format_money(amount_minor: int | None, currency: str) -> str:
+    """Money stored in minor units, formatted for the current language."""
+    if amount_minor is None:
+        return ""
+    return format_currency(minor_to_major(amount_minor, currency), currency, locale=_locale())
+
+
+def country_name(code: str | None) -> str:
+    """An ISO 3166 country code's name in the current language."""
+    if not code:
+        return ""
+    return _locale().territories.get(code.upper(), code.upper())
+
+
+def country_choices() -> list[tuple[str, str]]:
+    """Every ISO country as (code, name), sorted by name in the current language."""
+    territories = _locale().territories
+    codes = [code for code in territories if len(code) == 2 and code.isalpha() and code != "ZZ"]
+    # EU, UN, EZ and QO are groupings, not countries.
+    codes = [code for code in codes if code not in {"EU", "UN", "EZ", "QO", "XA", "XB", "XK"}]
+    return sorted(
+        ((code, territories[code]) for code in codes), key=lambda item: item[1].casefold()
+    )

@@ -1,0 +1,101 @@
+"""One mail service: queue during the request, deliver after commit (nothing on rollback)."""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+from typing import Any
+
+from flask import current_app, render_template
+from flask_babel import force_locale
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from app.extensions import db
+
+_OUTBOX_KEY = "kongres_outbox"
+
+
+@dataclass(frozen=True)
+class OutgoingMail:
+    """A rendered message waiting for its transaction to commit."""
+
+    to: str
+    subject: str
+    body: str
+    language: str
+
+
+def render_email(template: str, language: str, **context: Any) -> tuple[str, str]:
+    """Render a mail template in a language; its first line is the subject."""
+    with force_locale(language):
+        text = render_template(template, **context)
+    subject, _, body = text.strip().partition("\n")
+    return subject.removeprefix("Subject:").strip(), body.strip() + "\n"
+
+
+def send_email(to: str, language: str, template: str, **context: Any) -> OutgoingMail:
+    """Queue a templated message; it leaves only if the current transaction commits."""
+    subject, body = render_email(template, language, **context)
+    mail = OutgoingMail(to=to, subject=subject, body=body, language=language)
+    db.session.info.setdefault(_OUTBOX_KEY, []).append(mail)
+    return mail
+
+
+def _build_message(mail: OutgoingMail) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = current_app.config["MAIL_DEFAULT_SENDER"]
+    message["To"] = mail.to
+    message["Subject"] = mail.subject
+    message["Date"] = format_datetime(datetime.now(UTC))
+    message["Message-ID"] = make_msgid(domain="kongres.local")
+    message["Content-Language"] = mail.language
+    message.set_content(mail.body)
+    return message
+
+
+def deliver(mails: list[OutgoingMail]) -> None:
+    """Hand messages to the SMTP server, or write them to instance/mail/ without one."""
+    if not mails:
+        return
+    messages = [_build_message(mail) for mail in mails]
+    config = current_app.config
+    if not config["MAIL_SERVER"]:
+        outbox = Path(config["MAIL_OUTBOX_DIR"])
+        outbox.mkdir(parents=True, exist_ok=True)
+        for message in messages:
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+            (outbox / f"{stamp}-{uuid.uuid4().hex[:8]}.eml").write_bytes(bytes(message))
+        return
+    smtp_class = smtplib.SMTP_SSL if config["MAIL_USE_SSL"] else smtplib.SMTP
+    with smtp_class(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=30) as smtp:
+        if config["MAIL_USE_TLS"]:
+            smtp.starttls(context=ssl.create_default_context())
+        if config["MAIL_USERNAME"]:
+            smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
+        for message in messages:
+            smtp.send_message(message)
+
+
+@event.listens_for(Session, "after_commit")
+def _deliver_after_commit(session: Session) -> None:
+    mails = session.info.pop(_OUTBOX_KEY, None)
+    if not mails:
+        return
+    try:
+        deliver(mails)
+    except (OSError, smtplib.SMTPException):
+        # The data is committed; a mail server outage must not turn it into an error page.
+        current_app.logger.exception("could not deliver %d message(s)", len(mails))
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _discard_after_rollback(session: Session, previous_transaction: Any) -> None:
+    if previous_transaction.parent is None:
+        session.info.pop(_OUTBOX_KEY, None)

@@ -1,0 +1,38 @@
+"""The navigation menu, by role: each entry names who sees it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from app.auth.access import PUBLIC, SIGNED_IN, STAFF
+from app.auth.models import Role
+
+
+@dataclass(frozen=True)
+class NavItem:
+    """A link in the main menu."""
+
+    endpoint: str
+    label: object
+    audience: tuple[str, ...]
+
+
+NAVIGATION: list[NavItem] = [
+    NavItem("events.home", _l("Congress"), (PUBLIC,)),
+    NavItem("reports.dashboard", _l("Dashboard"), tuple(str(role) for role in STAFF)),
+    NavItem("auth.staff_list", _l("Accounts"), (Role.ADMIN.value,)),
+]
+
+
+def navigation_for() -> list[NavItem]:
+    """The menu entries the current visitor may use."""
+    visible = []
+    for item in NAVIGATION:
+        if PUBLIC in item.audience or (current_user.is_authenticated and (
+            SIGNED_IN in item.audience or current_user.has_role(*item.audience)
+        )):
+            visible.append(item)
+    return visible

@@ -1,0 +1,1 @@
+"""Dashboards, charts and exports for staff."""

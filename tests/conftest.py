@@ -1,0 +1,331 @@
+"""Fixtures: a migrated database per run (SQLite, or PostgreSQL via TEST_DATABASE_URL),
+a clean database per test, a real SMTP server, factories, a live server and Chromium."""
+
+from __future__ import annotations
+
+import email
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email.message import Message
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import make_url
+from werkzeug.serving import make_server
+
+from app import create_app
+from app.auth.models import Role, User
+from app.auth.services import create_user
+from app.config import database_uri
+from app.extensions import db as _db
+from app.extensions import limiter
+
+POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "")
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+TEST_PASSWORD = "correct-horse-battery-staple"
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def on_postgres() -> bool:
+    """Whether this run uses PostgreSQL."""
+    return bool(POSTGRES_URL)
+
+
+requires_postgres = pytest.mark.skipif(
+    not POSTGRES_URL, reason="concurrency test: needs PostgreSQL (TEST_DATABASE_URL)"
+)
+
+
+# --- database -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A fresh database for this run, dropped at the end (PostgreSQL) or in a temp dir."""
+    if not POSTGRES_URL:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'kongres-test.sqlite'}"
+        return
+    server = make_url(database_uri(POSTGRES_URL))
+    name = f"kongres_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield server.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@dataclass
+class Mailbox:
+    """What the test SMTP server received."""
+
+    messages: list[Message] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def wait_for(self, count: int, timeout: float = 5.0) -> list[Message]:
+        """Wait until at least `count` messages arrived; return them all."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if len(self.messages) >= count:
+                    return list(self.messages)
+            time.sleep(0.02)
+        with self.lock:
+            raise AssertionError(f"expected {count} message(s), got {len(self.messages)}")
+
+    def to(self, address: str) -> list[Message]:
+        """The messages sent to one address."""
+        with self.lock:
+            return [m for m in self.messages if m["To"] == address]
+
+    def clear(self) -> None:
+        """Forget what arrived so far."""
+        with self.lock:
+            self.messages.clear()
+
+
+class _CollectingHandler:
+    def __init__(self, mailbox: Mailbox):
+        self.mailbox = mailbox
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
+        message = email.message_from_bytes(envelope.content)
+        with self.mailbox.lock:
+            self.mailbox.messages.append(message)
+        return "250 OK"
+
+
+@pytest.fixture(scope="session")
+def smtp_server() -> Iterator[tuple[int, Mailbox]]:
+    """A real SMTP server (aiosmtpd) on a loopback port."""
+    mailbox = Mailbox()
+    port = free_port()
+    controller = Controller(_CollectingHandler(mailbox), hostname="127.0.0.1", port=port)
+    controller.start()
+    yield port, mailbox
+    controller.stop()
+
+
+@pytest.fixture
+def mailbox(smtp_server: tuple[int, Mailbox]) -> Iterator[Mailbox]:
+    """The messages this test sent."""
+    box = smtp_server[1]
+    box.clear()
+    yield box
+    box.clear()
+
+
+def _test_config(database_url: str, instance: Path, smtp_port: int, **extra: object) -> dict:
+    return {
+        "TESTING": True,
+        "INSTANCE_PATH": str(instance),
+        "SECRET_KEY": "test-secret-key-not-for-production",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": smtp_port,
+        "SERVER_NAME": None,
+        "ARGON2_TIME_COST": 1,
+        "ARGON2_MEMORY_COST": 64,
+        "UPLOAD_DIR": str(instance / "uploads"),
+        "RATELIMIT_STORAGE_URI": "memory://",
+        **extra,
+    }
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str, tmp_path_factory: pytest.TempPathFactory, smtp_server) -> Flask:
+    """The application under test, on a migrated database; CSRF off for the test client."""
+    instance = tmp_path_factory.mktemp("instance")
+    application = create_app(
+        _test_config(database_url, instance, smtp_server[0], WTF_CSRF_ENABLED=False)
+    )
+    with application.app_context():
+        upgrade()
+    return application
+
+
+@pytest.fixture(autouse=True)
+def _clean_database(app: Flask) -> Iterator[None]:
+    """Every test starts from empty tables and fresh rate limits."""
+    yield
+    with app.app_context():
+        _db.session.remove()
+        tables = list(reversed(_db.metadata.sorted_tables))
+        with _db.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                names = ", ".join(f'"{table.name}"' for table in tables)
+                connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            else:
+                for table in tables:
+                    connection.execute(table.delete())
+        limiter.reset()
+
+
+@pytest.fixture
+def db(app: Flask) -> Iterator:
+    """The database, inside an application context."""
+    with app.test_request_context():
+        yield _db
+        _db.session.remove()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """A test client (CSRF off)."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask):
+    """A CLI runner for `flask ...` commands."""
+    return app.test_cli_runner()
+
+
+# --- factories ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def make_user(app: Flask):
+    """Create and commit a user: make_user(roles=[Role.ORGANISER], language="id")."""
+    counter = iter(range(1, 1_000_000))
+
+    def _make(
+        *,
+        roles: list[Role] | tuple[Role, ...] = (),
+        email: str | None = None,
+        name: str | None = None,
+        password: str | None = TEST_PASSWORD,
+        language: str = "en",
+    ) -> User:
+        number = next(counter)
+        with app.test_request_context():
+            user = create_user(
+                email or f"user{number}@wcpp2026.example",
+                name or f"Test User {number}",
+                password=password,
+                roles=roles,
+                language=language,
+            )
+            _db.session.commit()
+            _db.session.refresh(user)
+            _db.session.expunge(user)
+        return user
+
+    return _make
+
+
+@dataclass
+class AuthActions:
+    """Sign in and out through the real login form."""
+
+    client: FlaskClient
+    make_user: object
+
+    def login(self, email: str, password: str = TEST_PASSWORD):
+        return self.client.post("/login", data={"email": email, "password": password})
+
+    def login_as(self, *roles: Role, **kwargs) -> User:
+        user = self.make_user(roles=roles, **kwargs)
+        response = self.login(user.email)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return user
+
+    def logout(self):
+        return self.client.post("/logout")
+
+
+@pytest.fixture
+def auth(client: FlaskClient, make_user) -> AuthActions:
+    """Sign-in helper bound to the test client."""
+    return AuthActions(client, make_user)
+
+
+@pytest.fixture
+def count_queries(app: Flask):
+    """Count SQL statements: `with count_queries() as counter: ...; counter.count`."""
+
+    class _Counter:
+        def __init__(self) -> None:
+            self.count = 0
+            self.statements: list[str] = []
+
+        def __enter__(self):
+            with app.app_context():
+                self.engine = _db.engine
+            event.listen(self.engine, "before_cursor_execute", self._seen)
+            return self
+
+        def __exit__(self, *exc_info) -> None:
+            event.remove(self.engine, "before_cursor_execute", self._seen)
+
+        def _seen(self, _conn, _cursor, statement, *_args) -> None:
+            self.count += 1
+            self.statements.append(statement)
+
+    return _Counter
+
+
+# --- live server and Chromium ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def live_server(database_url: str, tmp_path_factory, smtp_server, app) -> Iterator[str]:
+    """The application served over HTTP on a loopback port, CSRF on, as in production."""
+    instance = tmp_path_factory.mktemp("live-instance")
+    live_app = create_app(_test_config(database_url, instance, smtp_server[0]))
+    port = free_port()
+    server = make_server("127.0.0.1", port, live_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}"
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator:
+    """Debian's Chromium driven by Playwright (never Playwright's own download)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, live_server: str) -> Iterator:
+    """A fresh browser tab with its own cookies, English unless a test switches."""
+    context = browser.new_context(base_url=live_server, locale="en-GB")
+    context.set_default_timeout(10_000)
+    tab = context.new_page()
+    yield tab
+    context.close()
