@@ -37,8 +37,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 def _import_models() -> None:
     """Every domain's tables, so that migrations and create_all see the whole schema."""
+    import app.agreements.models
     import app.auth.models
-    import app.events.models  # noqa: F401
+    import app.events.models
+    import app.partners.models  # noqa: F401
 
 
 def _init_extensions(app: Flask) -> None:
@@ -85,13 +87,23 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from app.agreements.views import bp as agreements_bp
     from app.auth.views import bp as auth_bp
     from app.events.views import bp as events_bp
     from app.health import bp as health_bp
     from app.i18n.views import bp as i18n_bp
+    from app.partners.views import bp as partners_bp
     from app.reports.views import bp as reports_bp
 
-    for blueprint in (events_bp, auth_bp, i18n_bp, reports_bp, health_bp):
+    for blueprint in (
+        events_bp,
+        auth_bp,
+        i18n_bp,
+        reports_bp,
+        health_bp,
+        partners_bp,
+        agreements_bp,
+    ):
         app.register_blueprint(blueprint)
 
 

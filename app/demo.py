@@ -106,5 +106,10 @@ def load_demo_accounts() -> None:
 
 def load_demo() -> None:
     """Everything the demo needs, in dependency order."""
+    from app.agreements.demo import load_demo_registry
+    from app.partners.demo import load_demo_partners
+
     load_wcpp_event()
     load_demo_accounts()
+    load_demo_partners()
+    load_demo_registry()

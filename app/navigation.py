@@ -31,8 +31,9 @@ def navigation_for() -> list[NavItem]:
     """The menu entries the current visitor may use."""
     visible = []
     for item in NAVIGATION:
-        if PUBLIC in item.audience or (current_user.is_authenticated and (
-            SIGNED_IN in item.audience or current_user.has_role(*item.audience)
-        )):
+        if PUBLIC in item.audience or (
+            current_user.is_authenticated
+            and (SIGNED_IN in item.audience or current_user.has_role(*item.audience))
+        ):
             visible.append(item)
     return visible

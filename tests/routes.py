@@ -26,4 +26,7 @@ ROUTE_TABLE: dict[str, tuple[object, dict]] = {
     "auth.invite_staff": (ADMIN, {}),
     "auth.edit_user": (ADMIN, {"user_id": "{own_id}"}),
     "reports.dashboard": (STAFF, {}),
+    # --- partners (issue 3) ---
+    # --- agreements (issue 3) ---
+    # --- registry dashboard, exports (issue 3) ---
 }

@@ -1,0 +1,1 @@
+"""The registry of cooperation agreements (MoU, PKS) with partner organisations."""

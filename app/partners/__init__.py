@@ -1,0 +1,1 @@
+"""Partner organisations and their contacts, shared by the registry and the congress."""
