@@ -259,7 +259,7 @@ class Agreement(db.Model):
     )
 
     def derived_status(self, today: date) -> DerivedStatus:
-        """The status as of a day: active agreements past their end are expired, near it expiring."""
+        """The status on a day: an active agreement past its end is expired, near it expiring."""
         if self.status == AgreementStatus.ACTIVE and self.ends_on is not None:
             if self.ends_on < today:
                 return DerivedStatus.EXPIRED
