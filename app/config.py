@@ -81,6 +81,7 @@ def load_config(instance_path: Path = DEFAULT_INSTANCE) -> dict:
         "LANGUAGES": languages,
         "BABEL_DEFAULT_LOCALE": os.environ.get("DEFAULT_LANGUAGE", languages[0]),
         "BABEL_DEFAULT_TIMEZONE": "UTC",
+        "CLI_LANGUAGE": os.environ.get("CLI_LANGUAGE", "en"),
         "BABEL_TRANSLATION_DIRECTORIES": str(PROJECT_ROOT / "translations"),
         "EVENT_SLUG": os.environ.get("EVENT_SLUG", "wcpp2026"),
         "EVENT_TIMEZONE": os.environ.get("EVENT_TIMEZONE", "Asia/Makassar"),

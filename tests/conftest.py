@@ -197,8 +197,10 @@ def db(app: Flask) -> Iterator:
 
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
-    """A test client (CSRF off)."""
-    return app.test_client()
+    """A test client (CSRF off) whose browser asks for English unless a test says otherwise."""
+    test_client = app.test_client()
+    test_client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return test_client
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
@@ -12,14 +11,16 @@ from wtforms import (
     SelectMultipleField,
     StringField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.auth.models import ROLE_LABELS, STAFF_ROLES, Role
 from app.auth.services import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from app.i18n.forms import KongresForm
 from app.i18n.locale import LANGUAGE_NAMES
 
-LANGUAGE_CHOICES = list(LANGUAGE_NAMES.items())
+LANGUAGE_CHOICES = [SelectChoice(code, name) for code, name in LANGUAGE_NAMES.items()]
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -29,15 +30,15 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-def _staff_role_choices() -> list[tuple[str, object]]:
-    return [(role.value, ROLE_LABELS[role]) for role in Role if role in STAFF_ROLES]
+def _staff_role_choices() -> list[SelectChoice]:
+    return [SelectChoice(role.value, ROLE_LABELS[role]) for role in Role if role in STAFF_ROLES]
 
 
-def _all_role_choices() -> list[tuple[str, object]]:
-    return [(role.value, ROLE_LABELS[role]) for role in Role]
+def _all_role_choices() -> list[SelectChoice]:
+    return [SelectChoice(role.value, ROLE_LABELS[role]) for role in Role]
 
 
-class LoginForm(FlaskForm):
+class LoginForm(KongresForm):
     """Email and password."""
 
     email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
@@ -46,18 +47,25 @@ class LoginForm(FlaskForm):
     )
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(KongresForm):
     """Ask for a reset link."""
 
     email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
 
 
-class NewPasswordForm(FlaskForm):
+class NewPasswordForm(KongresForm):
     """Choose a password (reset or invitation)."""
 
     password = PasswordField(
         _l("New password"),
-        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH)],
+        validators=[
+            DataRequired(),
+            Length(
+                min=MIN_PASSWORD_LENGTH,
+                max=MAX_PASSWORD_LENGTH,
+                message=_l("Use at least %(min)d and at most %(max)d characters."),
+            ),
+        ],
         description=_l("At least %(min)d characters.", min=MIN_PASSWORD_LENGTH),
     )
     confirm = PasswordField(
@@ -74,14 +82,14 @@ class ChangePasswordForm(NewPasswordForm):
     )
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(KongresForm):
     """One's own name and language."""
 
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     language = SelectField(_l("Language for emails and documents"), choices=LANGUAGE_CHOICES)
 
 
-class InviteStaffForm(FlaskForm):
+class InviteStaffForm(KongresForm):
     """Invite a staff member by email."""
 
     email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
@@ -94,7 +102,7 @@ class InviteStaffForm(FlaskForm):
     )
 
 
-class EditUserForm(FlaskForm):
+class EditUserForm(KongresForm):
     """An administrator's edit of an account's roles and status."""
 
     roles = MultiCheckboxField(_l("Roles"), choices=_all_role_choices)

@@ -57,11 +57,27 @@ def minor_to_major(amount_minor: int, currency: str) -> float:
     return amount_minor / (10 ** get_currency_precision(currency))
 
 
+# Currencies whose minor unit exists in ISO 4217 (and for Stripe) but is not used in daily life.
+WHOLE_UNIT_CURRENCIES = frozenset({"IDR"})
+
+
 def format_money(amount_minor: int | None, currency: str) -> str:
-    """Money stored in minor units, formatted for the current language."""
+    """Money stored in ISO 4217 minor units, formatted for the current language.
+
+    Rupiah amounts are stored in sen like Stripe expects (Rp 4.500.000 = 450000000) but shown
+    without the ",00" nobody writes.
+    """
     if amount_minor is None:
         return ""
-    return format_currency(minor_to_major(amount_minor, currency), currency, locale=_locale())
+    locale = _locale()
+    amount = minor_to_major(amount_minor, currency)
+    whole = amount_minor % (10 ** get_currency_precision(currency)) == 0
+    if currency in WHOLE_UNIT_CURRENCIES and whole:
+        pattern = locale.currency_formats["standard"].pattern.split(";")[0].replace(".00", "")
+        return format_currency(
+            amount, currency, format=pattern, locale=locale, currency_digits=False
+        )
+    return format_currency(amount, currency, locale=locale)
 
 
 def country_name(code: str | None) -> str:

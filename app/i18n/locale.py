@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import current_app, request
+from flask import current_app, has_request_context, request
 from flask_login import current_user
 
 LANGUAGE_COOKIE = "kongres_lang"
@@ -27,8 +27,12 @@ def choose_locale(default_language: Callable[[], str | None]) -> str:
     """Pick the request's language.
 
     The visitor's explicit choice wins, then their account's preference, then the browser's
-    Accept-Language, then the event's default language.
+    Accept-Language, then the event's default language. Outside a request (CLI commands,
+    background jobs) messages use CLI_LANGUAGE; emails choose their recipient's language
+    explicitly with force_locale.
     """
+    if not has_request_context():
+        return current_app.config["CLI_LANGUAGE"]
     chosen = request.cookies.get(LANGUAGE_COOKIE)
     if is_supported(chosen):
         return chosen

@@ -44,6 +44,8 @@ def send_email(to: str, language: str, template: str, **context: Any) -> Outgoin
     """Queue a templated message; it leaves only if the current transaction commits."""
     subject, body = render_email(template, language, **context)
     mail = OutgoingMail(to=to, subject=subject, body=body, language=language)
+    # Begin the transaction now so that a rollback (which discards the outbox) always follows.
+    db.session.connection()
     db.session.info.setdefault(_OUTBOX_KEY, []).append(mail)
     return mail
 
@@ -55,8 +57,9 @@ def _build_message(mail: OutgoingMail) -> EmailMessage:
     message["Subject"] = mail.subject
     message["Date"] = format_datetime(datetime.now(UTC))
     message["Message-ID"] = make_msgid(domain="kongres.local")
-    message["Content-Language"] = mail.language
     message.set_content(mail.body)
+    # set_content() replaces the Content-* headers, so the language goes on afterwards.
+    message["Content-Language"] = mail.language
     return message
 
 

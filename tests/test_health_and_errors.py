@@ -1,0 +1,109 @@
+"""/healthz and the error pages: translated HTML for pages, JSON under /api/."""
+
+from __future__ import annotations
+
+from app import create_app
+from app.auth.access import PUBLIC, allow
+
+
+def test_healthz_answers_200_when_the_database_is_reachable(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json == {"status": "ok", "database": "ok"}
+
+
+def test_healthz_answers_503_when_the_database_is_not(tmp_path):
+    broken = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/missing-dir/nope.sqlite",
+            "INSTANCE_PATH": str(tmp_path),
+            "SECRET_KEY": "x",
+            "TESTING": True,
+        }
+    )
+    response = broken.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.json["database"] == "unreachable"
+
+
+def test_404_page_is_in_indonesian_for_an_indonesian_browser(client):
+    response = client.get("/no-such-page", headers={"Accept-Language": "id"})
+    assert response.status_code == 404
+    page = response.get_data(as_text=True)
+    assert "Halaman tidak ditemukan" in page
+    assert '<html lang="id">' in page
+
+
+def test_404_page_is_in_english_for_an_english_browser(client):
+    response = client.get("/no-such-page", headers={"Accept-Language": "en"})
+    assert "Page not found" in response.get_data(as_text=True)
+
+
+def test_api_errors_answer_json(client):
+    response = client.get("/api/v1/nothing-here", headers={"Accept-Language": "id"})
+    assert response.status_code == 404
+    assert response.json == {"error": "not_found", "message": response.json["message"]}
+    assert "Tidak ada apa pun" in response.json["message"]
+
+
+def test_405_says_which_methods_are_allowed(client):
+    response = client.put("/login")
+    assert response.status_code == 405
+    assert "GET" in response.headers["Allow"]
+    assert "POST" in response.headers["Allow"]
+
+
+def test_413_for_a_body_over_the_limit(app, client):
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    response = client.post("/login", data={"email": "x" * (limit + 10)})
+    assert response.status_code == 413
+
+
+def _app_with_failing_route(database_url, tmp_path):
+    failing = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "INSTANCE_PATH": str(tmp_path),
+            "SECRET_KEY": "x",
+            "TESTING": False,
+            "PROPAGATE_EXCEPTIONS": False,
+        }
+    )
+
+    @failing.get("/api/v1/boom")
+    @failing.get("/boom")
+    @allow(PUBLIC)
+    def boom():
+        raise RuntimeError("secret internal detail")
+
+    return failing
+
+
+def test_500_hides_the_stack_trace_and_answers_in_the_visitors_language(database_url, tmp_path):
+    client = _app_with_failing_route(database_url, tmp_path).test_client()
+    page = client.get("/boom", headers={"Accept-Language": "id"})
+    assert page.status_code == 500
+    text = page.get_data(as_text=True)
+    assert "secret internal detail" not in text
+    assert "Traceback" not in text
+    assert "Terjadi kesalahan" in text
+    api = client.get("/api/v1/boom")
+    assert api.status_code == 500
+    assert api.json["error"] == "server_error"
+    assert "secret internal detail" not in api.get_data(as_text=True)
+
+
+def test_400_for_a_form_posted_without_its_csrf_token(database_url, tmp_path):
+    strict = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "INSTANCE_PATH": str(tmp_path),
+            "SECRET_KEY": "x",
+            "TESTING": True,
+        }
+    )
+    response = strict.test_client().post(
+        "/login", data={"email": "a@b.example", "password": "x"}, headers={"Accept-Language": "en"}
+    )
+    assert response.status_code == 400
+    assert "Bad request" in response.get_data(as_text=True)
