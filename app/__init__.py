@@ -92,6 +92,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.events.views import bp as events_bp
     from app.health import bp as health_bp
     from app.i18n.views import bp as i18n_bp
+    from app.mail import bp as mail_bp
     from app.partners.views import bp as partners_bp
     from app.reports.views import bp as reports_bp
 
@@ -101,6 +102,7 @@ def _register_blueprints(app: Flask) -> None:
         i18n_bp,
         reports_bp,
         health_bp,
+        mail_bp,
         partners_bp,
         agreements_bp,
     ):
