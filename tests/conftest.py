@@ -158,8 +158,17 @@ def _test_config(database_url: str, instance: Path, smtp_port: int, **extra: obj
     }
 
 
+def dispose_engines(application: Flask) -> None:
+    """Close an application's pooled connections (else they leak past the test run)."""
+    with application.app_context():
+        for engine in _db.engines.values():
+            engine.dispose()
+
+
 @pytest.fixture(scope="session")
-def app(database_url: str, tmp_path_factory: pytest.TempPathFactory, smtp_server) -> Flask:
+def app(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory, smtp_server
+) -> Iterator[Flask]:
     """The application under test, on a migrated database; CSRF off for the test client."""
     instance = tmp_path_factory.mktemp("instance")
     application = create_app(
@@ -167,7 +176,31 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory, smtp_server
     )
     with application.app_context():
         upgrade()
-    return application
+    yield application
+    dispose_engines(application)
+
+
+@pytest.fixture
+def make_app(database_url: str, tmp_path: Path) -> Iterator:
+    """Build an extra application on the test database: make_app(SOME_SETTING=...)."""
+    created: list[Flask] = []
+
+    def _make(**config: object) -> Flask:
+        application = create_app(
+            {
+                "SQLALCHEMY_DATABASE_URI": database_url,
+                "INSTANCE_PATH": str(tmp_path),
+                "SECRET_KEY": "test-secret-key-not-for-production",
+                "TESTING": True,
+                **config,
+            }
+        )
+        created.append(application)
+        return application
+
+    yield _make
+    for application in created:
+        dispose_engines(application)
 
 
 @pytest.fixture(autouse=True)
@@ -308,6 +341,7 @@ def live_server(database_url: str, tmp_path_factory, smtp_server, app) -> Iterat
     yield f"http://127.0.0.1:{port}"
     server.shutdown()
     thread.join(timeout=5)
+    dispose_engines(live_app)
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 
-from app import create_app
 from app.auth.access import PUBLIC, SIGNED_IN, declared_access
 from app.auth.models import Role
 from tests.routes import ROUTE_TABLE
@@ -39,15 +38,8 @@ def test_every_route_is_in_the_table_with_its_declared_audience(app):
     assert route_table_problems(app) == []
 
 
-def test_an_unguarded_new_route_is_caught_and_refused(database_url, tmp_path):
-    extra = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": database_url,
-            "INSTANCE_PATH": str(tmp_path),
-            "SECRET_KEY": "x",
-            "TESTING": True,
-        }
-    )
+def test_an_unguarded_new_route_is_caught_and_refused(make_app):
+    extra = make_app()
 
     @extra.get("/forgotten")
     def forgotten():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from app import create_app
 from app.auth.access import PUBLIC, allow
 
 
@@ -12,15 +11,8 @@ def test_healthz_answers_200_when_the_database_is_reachable(client):
     assert response.json == {"status": "ok", "database": "ok"}
 
 
-def test_healthz_answers_503_when_the_database_is_not(tmp_path):
-    broken = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/missing-dir/nope.sqlite",
-            "INSTANCE_PATH": str(tmp_path),
-            "SECRET_KEY": "x",
-            "TESTING": True,
-        }
-    )
+def test_healthz_answers_503_when_the_database_is_not(make_app, tmp_path):
+    broken = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path}/missing-dir/nope.sqlite")
     response = broken.test_client().get("/healthz")
     assert response.status_code == 503
     assert response.json["database"] == "unreachable"
@@ -59,16 +51,8 @@ def test_413_for_a_body_over_the_limit(app, client):
     assert response.status_code == 413
 
 
-def _app_with_failing_route(database_url, tmp_path):
-    failing = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": database_url,
-            "INSTANCE_PATH": str(tmp_path),
-            "SECRET_KEY": "x",
-            "TESTING": False,
-            "PROPAGATE_EXCEPTIONS": False,
-        }
-    )
+def _app_with_failing_route(make_app):
+    failing = make_app(TESTING=False, PROPAGATE_EXCEPTIONS=False)
 
     @failing.get("/api/v1/boom")
     @failing.get("/boom")
@@ -79,8 +63,8 @@ def _app_with_failing_route(database_url, tmp_path):
     return failing
 
 
-def test_500_hides_the_stack_trace_and_answers_in_the_visitors_language(database_url, tmp_path):
-    client = _app_with_failing_route(database_url, tmp_path).test_client()
+def test_500_hides_the_stack_trace_and_answers_in_the_visitors_language(make_app):
+    client = _app_with_failing_route(make_app).test_client()
     page = client.get("/boom", headers={"Accept-Language": "id"})
     assert page.status_code == 500
     text = page.get_data(as_text=True)
@@ -93,15 +77,8 @@ def test_500_hides_the_stack_trace_and_answers_in_the_visitors_language(database
     assert "secret internal detail" not in api.get_data(as_text=True)
 
 
-def test_400_for_a_form_posted_without_its_csrf_token(database_url, tmp_path):
-    strict = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": database_url,
-            "INSTANCE_PATH": str(tmp_path),
-            "SECRET_KEY": "x",
-            "TESTING": True,
-        }
-    )
+def test_400_for_a_form_posted_without_its_csrf_token(make_app):
+    strict = make_app()
     response = strict.test_client().post(
         "/login", data={"email": "a@b.example", "password": "x"}, headers={"Accept-Language": "en"}
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from email import message_from_bytes
 
-from app import create_app
 from app.extensions import db
 from app.mail.services import send_email
 
@@ -47,16 +46,8 @@ def test_a_rolled_back_transaction_sends_nothing(app, mailbox):
     assert mailbox.messages == []
 
 
-def test_without_a_mail_server_messages_are_written_to_the_instance_folder(database_url, tmp_path):
-    outbox_app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": database_url,
-            "INSTANCE_PATH": str(tmp_path),
-            "SECRET_KEY": "x",
-            "MAIL_SERVER": "",
-            "MAIL_OUTBOX_DIR": str(tmp_path / "mail"),
-        }
-    )
+def test_without_a_mail_server_messages_are_written_to_the_instance_folder(make_app, tmp_path):
+    outbox_app = make_app(MAIL_SERVER="", MAIL_OUTBOX_DIR=str(tmp_path / "mail"))
     with outbox_app.test_request_context():
         send_email(
             "ketut@wcpp2026.example",
