@@ -47,11 +47,16 @@ PARTNER_KIND_LABELS = {
 _KIND_VALUES = ", ".join(f"'{kind.value}'" for kind in PartnerKind)
 
 
+NAME_KEY_LENGTH = 300
+
+
 def name_key(name: str) -> str:
     """A partner name folded for comparison: case, accents, punctuation and spacing ignored."""
     decomposed = unicodedata.normalize("NFKD", name)
     plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
-    return re.sub(r"[^0-9a-z]+", " ", plain).strip()
+    # Letters of every script count (partners come from 44 countries); NFKD can lengthen a
+    # name, so the key is cut to its column's size.
+    return re.sub(r"[\W_]+", " ", plain).strip()[:NAME_KEY_LENGTH].rstrip()
 
 
 class Partner(db.Model):
@@ -66,7 +71,7 @@ class Partner(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(300))
-    name_key: Mapped[str] = mapped_column(String(300), index=True)
+    name_key: Mapped[str] = mapped_column(String(NAME_KEY_LENGTH), index=True)
     acronym: Mapped[str | None] = mapped_column(String(50))
     kind: Mapped[str] = mapped_column(String(32), index=True)
     country: Mapped[str] = mapped_column(String(2), index=True)
