@@ -10,7 +10,7 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase
 
 # Stable constraint names let Alembic drop and recreate them, SQLite batch mode included.
@@ -41,7 +41,17 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[])
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     """SQLite enforces foreign keys only when asked; WAL lets readers work beside a writer."""
     if isinstance(dbapi_connection, sqlite3.Connection):
+        # pysqlite's own transaction handling breaks SAVEPOINT; SQLAlchemy emits BEGIN instead
+        # (the recipe in SQLAlchemy's SQLite dialect documentation).
+        dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(connection: Connection) -> None:
+    """Open SQLite transactions explicitly, so nested transactions (savepoints) work."""
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN")

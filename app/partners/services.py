@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from difflib import SequenceMatcher
 from functools import cache
 from urllib.parse import urlsplit
@@ -233,21 +234,14 @@ def check_not_duplicate(name: str, country: str, exclude_id: int | None = None) 
         raise _duplicate_error(existing.name, existing.country)
 
 
-def _finish_failed_flush() -> None:
-    """Make the session usable again after the database refused a flush."""
-    # The failed flush has already rolled the database transaction back, so nothing more is
-    # lost here; without it, translating the refusal (which may read the event's default
-    # language) would hit a session that refuses every query.
-    db.session.rollback()
-
-
-def _flush_refusing_duplicate(name: str, country: str) -> None:
-    """Write pending changes; a duplicate that slipped past the check (a race) is refused too."""
+def _write_refusing_duplicate(change: Callable[[], None], name: str, country: str) -> None:
+    """Apply and flush a change in a savepoint; a duplicate that slipped past the check is
+    refused too, and the caller's transaction stays usable."""
     try:
-        db.session.flush()
+        with db.session.begin_nested():
+            change()
     except IntegrityError as exc:
         # The unique constraint is the last word when two people save the same name at once.
-        _finish_failed_flush()
         raise _duplicate_error(name, country) from exc
 
 
@@ -285,8 +279,7 @@ def create_partner(
     )
     check_not_duplicate(fields["name"], fields["country"])
     partner = Partner(**fields)
-    db.session.add(partner)
-    _flush_refusing_duplicate(fields["name"], fields["country"])
+    _write_refusing_duplicate(lambda: db.session.add(partner), fields["name"], fields["country"])
     _audit("created", partner, actor)
     return partner
 
@@ -314,22 +307,24 @@ def update_partner(
         notes=notes,
     )
     check_not_duplicate(fields["name"], fields["country"], exclude_id=partner.id)
-    for attribute, value in fields.items():
-        setattr(partner, attribute, value)
-    _flush_refusing_duplicate(fields["name"], fields["country"])
+
+    def change() -> None:
+        for attribute, value in fields.items():
+            setattr(partner, attribute, value)
+
+    _write_refusing_duplicate(change, fields["name"], fields["country"])
     _audit("updated", partner, actor)
 
 
 def delete_partner(partner: Partner, *, actor: User | None) -> None:
     """Delete a partner and its contacts; refused while an agreement or other record names it."""
     name = partner.name
-    db.session.delete(partner)
     try:
-        db.session.flush()
+        with db.session.begin_nested():
+            db.session.delete(partner)
     except IntegrityError as exc:
         # The foreign keys from agreement parties and obligations are ON DELETE RESTRICT, so
         # the database itself says whether anything still refers to the partner.
-        _finish_failed_flush()
         raise PartnerError(
             _l(
                 "“%(name)s” cannot be deleted because it is a party to one or more agreements "
