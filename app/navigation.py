@@ -23,6 +23,16 @@ class NavItem:
 NAVIGATION: list[NavItem] = [
     NavItem("events.home", _l("Congress"), (PUBLIC,)),
     NavItem("reports.dashboard", _l("Dashboard"), tuple(str(role) for role in STAFF)),
+    NavItem(
+        "partners.list_partners",
+        _l("Partners"),
+        (Role.ADMIN.value, Role.ORGANISER.value, Role.REGISTRY_OFFICER.value),
+    ),
+    NavItem(
+        "agreements.list_agreements",
+        _l("Agreements"),
+        (Role.ADMIN.value, Role.ORGANISER.value, Role.REGISTRY_OFFICER.value),
+    ),
     NavItem("auth.staff_list", _l("Accounts"), (Role.ADMIN.value,)),
 ]
 

@@ -222,8 +222,8 @@ def _clean_database(app: Flask) -> Iterator[None]:
 
 @pytest.fixture
 def db(app: Flask) -> Iterator:
-    """The database, inside an application context."""
-    with app.test_request_context():
+    """The database, inside a request context whose browser asks for English."""
+    with app.test_request_context(headers={"Accept-Language": "en"}):
         yield _db
         _db.session.remove()
 

@@ -27,6 +27,64 @@ ROUTE_TABLE: dict[str, tuple[object, dict]] = {
     "auth.edit_user": (ADMIN, {"user_id": "{own_id}"}),
     "reports.dashboard": (STAFF, {}),
     # --- partners (issue 3) ---
+    "partners.list_partners": ((Role.ADMIN, Role.ORGANISER, Role.REGISTRY_OFFICER), {}),
+    "partners.similar_partners_json": ((Role.ADMIN, Role.ORGANISER, Role.REGISTRY_OFFICER), {}),
+    "partners.show_partner": (
+        (Role.ADMIN, Role.ORGANISER, Role.REGISTRY_OFFICER),
+        {"partner_id": 1},
+    ),
+    "partners.create_partner": ((Role.ADMIN, Role.REGISTRY_OFFICER), {}),
+    "partners.edit_partner": ((Role.ADMIN, Role.REGISTRY_OFFICER), {"partner_id": 1}),
+    "partners.delete_partner": ((Role.ADMIN, Role.REGISTRY_OFFICER), {"partner_id": 1}),
+    "partners.add_contact": ((Role.ADMIN, Role.REGISTRY_OFFICER), {"partner_id": 1}),
+    "partners.edit_contact": (
+        (Role.ADMIN, Role.REGISTRY_OFFICER),
+        {"partner_id": 1, "contact_id": 1},
+    ),
+    "partners.delete_contact": (
+        (Role.ADMIN, Role.REGISTRY_OFFICER),
+        {"partner_id": 1, "contact_id": 1},
+    ),
     # --- agreements (issue 3) ---
+    "agreements.list_agreements": ((Role.ADMIN, Role.REGISTRY_OFFICER, Role.ORGANISER), {}),
+    "agreements.export_csv": ((Role.ADMIN, Role.REGISTRY_OFFICER, Role.ORGANISER), {}),
+    "agreements.export_xlsx": ((Role.ADMIN, Role.REGISTRY_OFFICER, Role.ORGANISER), {}),
+    "agreements.new_agreement": ((Role.ADMIN, Role.REGISTRY_OFFICER), {}),
+    "agreements.show_agreement": (
+        (Role.ADMIN, Role.REGISTRY_OFFICER, Role.ORGANISER),
+        {"agreement_id": 1},
+    ),
+    "agreements.edit_agreement": ((Role.ADMIN, Role.REGISTRY_OFFICER), {"agreement_id": 1}),
+    "agreements.change_status": ((Role.ADMIN, Role.REGISTRY_OFFICER), {"agreement_id": 1}),
+    "agreements.follow_up": (
+        (Role.ADMIN, Role.REGISTRY_OFFICER),
+        {"agreement_id": 1, "relation": "renewal"},
+    ),
+    "agreements.new_obligation": ((Role.ADMIN, Role.REGISTRY_OFFICER), {"agreement_id": 1}),
+    "agreements.update_obligation": (
+        (Role.ADMIN, Role.REGISTRY_OFFICER),
+        {"agreement_id": 1, "obligation_id": 1},
+    ),
+    "agreements.delete_obligation": (
+        (Role.ADMIN, Role.REGISTRY_OFFICER),
+        {"agreement_id": 1, "obligation_id": 1},
+    ),
+    "agreements.upload_document": ((Role.ADMIN, Role.REGISTRY_OFFICER), {"agreement_id": 1}),
+    "agreements.download_document": (
+        (Role.ADMIN, Role.REGISTRY_OFFICER, Role.ORGANISER),
+        {"agreement_id": 1, "document_id": 1},
+    ),
+    "agreements.delete_document": (
+        (Role.ADMIN, Role.REGISTRY_OFFICER),
+        {"agreement_id": 1, "document_id": 1},
+    ),
+    "agreements.new_evaluation": ((Role.ADMIN, Role.REGISTRY_OFFICER), {"agreement_id": 1}),
+    "agreements.overdue_evaluations": ((Role.ADMIN, Role.REGISTRY_OFFICER, Role.ORGANISER), {}),
+    "agreements.list_scope_areas": ((Role.ADMIN, Role.REGISTRY_OFFICER, Role.ORGANISER), {}),
+    "agreements.new_scope_area": ((Role.ADMIN, Role.REGISTRY_OFFICER), {}),
+    "agreements.edit_scope_area": ((Role.ADMIN, Role.REGISTRY_OFFICER), {"area_id": 1}),
     # --- registry dashboard, exports (issue 3) ---
+    "reports.registry_dashboard": ((Role.ADMIN, Role.REGISTRY_OFFICER, Role.ORGANISER), {}),
+    "reports.registry_export_csv": ((Role.ADMIN, Role.REGISTRY_OFFICER, Role.ORGANISER), {}),
+    "reports.registry_export_xlsx": ((Role.ADMIN, Role.REGISTRY_OFFICER, Role.ORGANISER), {}),
 }

@@ -193,7 +193,9 @@ class Agreement(db.Model):
         CheckConstraint(
             f"relation IS NULL OR relation IN ({_values(AgreementRelation)})", name="relation"
         ),
-        CheckConstraint("(parent_id IS NULL) = (relation IS NULL)", name="relation_needs_parent"),
+        # A linked agreement says how it changes its parent; the relation outlives a deleted
+        # parent (parent_id is SET NULL on delete), so a relation alone is allowed.
+        CheckConstraint("parent_id IS NULL OR relation IS NOT NULL", name="parent_needs_relation"),
         CheckConstraint(
             "ends_on IS NULL OR starts_on IS NULL OR ends_on >= starts_on", name="dates_in_order"
         ),
@@ -255,7 +257,8 @@ class Agreement(db.Model):
     history: Mapped[list[AgreementHistory]] = relationship(
         back_populates="agreement",
         cascade="all, delete-orphan",
-        order_by="AgreementHistory.at.desc()",
+        # Rows written in one transaction share a timestamp; the id keeps their order.
+        order_by="[AgreementHistory.at.desc(), AgreementHistory.id.desc()]",
     )
 
     def derived_status(self, today: date) -> DerivedStatus:

@@ -73,7 +73,7 @@ def upgrade():
     sa.CheckConstraint("relation IS NULL OR relation IN ('renewal', 'addendum')", name=op.f('ck_agreements_relation')),
     sa.CheckConstraint("status IN ('draft', 'in_negotiation', 'active', 'expired', 'terminated')", name=op.f('ck_agreements_status')),
     sa.CheckConstraint("unit_level IN ('central', 'regional', 'technical_unit')", name=op.f('ck_agreements_unit_level')),
-    sa.CheckConstraint('(parent_id IS NULL) = (relation IS NULL)', name=op.f('ck_agreements_relation_needs_parent')),
+    sa.CheckConstraint('parent_id IS NULL OR relation IS NOT NULL', name=op.f('ck_agreements_parent_needs_relation')),
     sa.CheckConstraint('ends_on IS NULL OR starts_on IS NULL OR ends_on >= starts_on', name=op.f('ck_agreements_dates_in_order')),
     sa.CheckConstraint('evaluation_interval_months IS NULL OR evaluation_interval_months BETWEEN 1 AND 60', name=op.f('ck_agreements_evaluation_interval')),
     sa.CheckConstraint('parent_id IS NULL OR parent_id <> id', name=op.f('ck_agreements_not_own_parent')),

@@ -60,9 +60,11 @@ def test_placeholders_survive_translation():
     for message in catalogue:
         if not message.id:
             continue
-        source = message.id if isinstance(message.id, str) else message.id[0]
+        sources = [message.id] if isinstance(message.id, str) else list(message.id)
+        allowed = [sorted(placeholder.findall(source)) for source in sources]
         strings = [message.string] if isinstance(message.string, str) else list(message.string)
-        for text in strings:
-            if sorted(placeholder.findall(source)) != sorted(placeholder.findall(text)):
-                problems.append(source)
+        # A plural form may drop the number ("Setiap bulan" for "Every month").
+        problems += [
+            sources[0] for text in strings if sorted(placeholder.findall(text)) not in allowed
+        ]
     assert problems == []
