@@ -330,10 +330,17 @@ def count_queries(app: Flask):
 
 
 @pytest.fixture(scope="session")
-def live_server(database_url: str, tmp_path_factory, smtp_server, app) -> Iterator[str]:
-    """The application served over HTTP on a loopback port, CSRF on, as in production."""
+def live_app(database_url: str, tmp_path_factory, smtp_server, app) -> Iterator[Flask]:
+    """The application the live server runs: CSRF on, as in production."""
     instance = tmp_path_factory.mktemp("live-instance")
-    live_app = create_app(_test_config(database_url, instance, smtp_server[0]))
+    application = create_app(_test_config(database_url, instance, smtp_server[0]))
+    yield application
+    dispose_engines(application)
+
+
+@pytest.fixture(scope="session")
+def live_server(live_app: Flask) -> Iterator[str]:
+    """The application served over HTTP on a loopback port."""
     port = free_port()
     server = make_server("127.0.0.1", port, live_app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -341,7 +348,6 @@ def live_server(database_url: str, tmp_path_factory, smtp_server, app) -> Iterat
     yield f"http://127.0.0.1:{port}"
     server.shutdown()
     thread.join(timeout=5)
-    dispose_engines(live_app)
 
 
 @pytest.fixture(scope="session")
