@@ -13,9 +13,15 @@ def test_healthz_answers_200_when_the_database_is_reachable(client):
 
 def test_healthz_answers_503_when_the_database_is_not(make_app, tmp_path):
     broken = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path}/missing-dir/nope.sqlite")
-    response = broken.test_client().get("/healthz")
+    client = broken.test_client()
+    response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json["database"] == "unreachable"
+    # Pages still fail politely: a translated error page, not a raw traceback.
+    page = client.get("/", headers={"Accept-Language": "id"})
+    assert page.status_code == 500
+    assert "Terjadi kesalahan" in page.get_data(as_text=True)
+    assert client.get("/").status_code == 500  # no Accept-Language: the event cannot be asked
 
 
 def test_404_page_is_in_indonesian_for_an_indonesian_browser(client):

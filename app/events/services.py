@@ -6,6 +6,7 @@ from datetime import date
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.events.models import Event
 from app.extensions import db
@@ -22,7 +23,13 @@ def current_event() -> Event | None:
 
 def default_language() -> str | None:
     """The current event's default language, for visitors who state none."""
-    event = current_event()
+    try:
+        event = current_event()
+    except SQLAlchemyError:
+        # Error pages must still render (in the default language) when the database is down.
+        db.session.rollback()
+        current_app.logger.warning("database unavailable while choosing the page language")
+        return None
     return event.default_language if event else None
 
 
