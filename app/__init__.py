@@ -23,6 +23,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.config.update(config)
     app.config["SQLALCHEMY_DATABASE_URI"] = database_uri(app.config["SQLALCHEMY_DATABASE_URI"])
 
+    from app.web import DatabaseIntConverter
+
+    # Before any route is added: <int:...> parts beyond a database integer match nothing.
+    app.url_map.converters["int"] = DatabaseIntConverter
     _import_models()
     _init_extensions(app)
     _register_blueprints(app)
@@ -75,14 +79,16 @@ def _init_extensions(app: Flask) -> None:
     def unauthorized() -> Any:
         from flask import flash, redirect, request, url_for
 
-        from app.errors import error_response
-        from app.web import is_api_request
+        from app.errors import error_response, is_api_request
 
         if is_api_request():
             return error_response(401)
         flash(login_manager.login_message, login_manager.login_message_category)
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
+    from app.web import refuse_nul_in_query
+
+    app.before_request(refuse_nul_in_query)
     app.before_request(enforce_access)
 
 
@@ -123,6 +129,7 @@ def _register_template_helpers(app: Flask) -> None:
     from app.i18n import formatting
     from app.i18n.locale import LANGUAGE_NAMES, supported_languages
     from app.navigation import navigation_for
+    from app.web import absolute_url, page_url
 
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.filters.update(
@@ -137,4 +144,6 @@ def _register_template_helpers(app: Flask) -> None:
         supported_languages=supported_languages,
         current_language=lambda: str(get_locale()),
         navigation_for=navigation_for,
+        page_url=page_url,
+        absolute_url=absolute_url,
     )

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, jsonify, render_template
+from flask import Flask, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from app.web import is_api_request
+API_PREFIX = "/api/"
+
+
+def is_api_request() -> bool:
+    """Whether the request addresses the JSON API (errors answer in JSON there)."""
+    return request.path.startswith(API_PREFIX)
 
 
 class DomainError(Exception):
@@ -17,8 +22,10 @@ class DomainError(Exception):
     status_code = 422
 
     def __init__(self, message: Any, code: str, *, field: str | None = None):
-        super().__init__(str(message))
-        self.message = message
+        # Rendered now, as plain text: a lazy string would reach templates unescaped
+        # (Flask-Babel's LazyString counts as safe markup) with user text inside.
+        self.message = str(message)
+        super().__init__(self.message)
         self.code = code
         self.field = field
 

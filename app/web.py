@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.parse import urlencode, urlsplit
 
-from flask import request
+from flask import current_app, request, url_for
+from flask_babel import lazy_gettext as _l
+from werkzeug.routing import IntegerConverter
 
-API_PREFIX = "/api/"
+from app.errors import DomainError, abort_with
+from app.extensions import db
 
-
-def is_api_request() -> bool:
-    """Whether the request addresses the JSON API (errors answer in JSON there)."""
-    return request.path.startswith(API_PREFIX)
+Result = TypeVar("Result")
 
 
 def safe_next_url(target: str | None, default: str) -> str:
@@ -32,3 +34,53 @@ def show_domain_error(form: object, error: object) -> None:
         field.errors = [*field.errors, str(error)]
     else:
         form.form_errors = [*getattr(form, "form_errors", []), str(error)]  # type: ignore[attr-defined]
+
+
+def run_service(
+    form: object, action: Callable[..., Result], *args: Any, **kwargs: Any
+) -> tuple[bool, Result | None]:
+    """Call a service for a submitted form and end the request's transaction.
+
+    Success commits and returns (True, result); a refused rule rolls everything back, shows
+    the message on the form and returns (False, None). The one commit of a request.
+    """
+    try:
+        result = action(*args, **kwargs)
+    except DomainError as error:
+        db.session.rollback()
+        show_domain_error(form, error)
+        return False, None
+    db.session.commit()
+    return True, result
+
+
+def absolute_url(endpoint: str, **values: Any) -> str:
+    """A full link for emails: SERVER_BASE_URL (the site's public origin) and the route's path,
+    never the request's Host header, which a client can forge."""
+    return current_app.config["SERVER_BASE_URL"].rstrip("/") + url_for(endpoint, **values)
+
+
+def page_url(page: int) -> str:
+    """This page's URL with another page number, keeping the other query arguments as given."""
+    query = [(key, value) for key, value in request.args.items(multi=True) if key != "page"]
+    return f"{request.path}?{urlencode([*query, ('page', page)])}"
+
+
+def refuse_nul_in_query() -> None:
+    """Answer 400 to a query string carrying NUL: no search or filter ever needs one."""
+    if b"%00" in request.query_string or b"\x00" in request.query_string:
+        abort_with(400, _l("The address contains characters that are not allowed."))
+
+
+class DatabaseIntConverter(IntegerConverter):
+    """<int:...> URL parts that fit a database integer; larger numbers match no route (404)."""
+
+    def __init__(
+        self,
+        url_map: Any,
+        fixed_digits: int = 0,
+        min: int | None = None,
+        max: int | None = 2**31 - 1,
+        signed: bool = False,
+    ) -> None:
+        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)

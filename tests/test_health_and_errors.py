@@ -90,3 +90,30 @@ def test_400_for_a_form_posted_without_its_csrf_token(make_app):
     )
     assert response.status_code == 400
     assert "Bad request" in response.get_data(as_text=True)
+
+
+def test_huge_ids_and_pages_are_not_found_not_server_errors(client, auth):
+    from app.auth.models import Role
+
+    auth.login_as(Role.ADMIN)
+    assert client.get("/staff/99999999999999999999").status_code == 404
+    assert client.get("/staff/2147483648").status_code == 404
+    assert client.get("/staff?page=99999999999999999999").status_code == 200
+
+
+def test_nul_in_a_query_string_is_a_translated_400(client):
+    response = client.get("/partners/?q=%00", headers={"Accept-Language": "id"})
+    assert response.status_code == 400
+    assert "karakter yang tidak diizinkan" in response.get_data(as_text=True)
+
+
+def test_pagination_links_keep_filters_but_ignore_url_building_arguments(client, auth, make_user):
+    from app.auth.models import Role
+
+    auth.login_as(Role.ADMIN)
+    for _ in range(55):
+        make_user(roles=[Role.DELEGATE])
+    response = client.get("/staff?endpoint=x&_method=y&_external=1&_anchor=z")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert 'href="/staff?endpoint=x&amp;_method=y&amp;_external=1&amp;_anchor=z&amp;page=2"' in page

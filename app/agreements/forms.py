@@ -52,10 +52,9 @@ from app.agreements.services import (
     AgreementDetails,
     PartyDetails,
 )
-from app.auth.forms import MultiCheckboxField
 from app.auth.models import User
+from app.forms import KongresForm, MultiCheckboxField, optional_int
 from app.i18n.fields import InAnyLanguage, TranslatedTextField
-from app.i18n.forms import KongresForm
 from app.partners.models import Partner
 
 DEFAULT_PARTY_ROWS = 3
@@ -72,13 +71,6 @@ RATING_LABELS = {
     4: _l("4 – good"),
     5: _l("5 – excellent"),
 }
-
-
-def optional_int(value: Any) -> int | None:
-    """Coerce a select's value to an int, the blank option to None."""
-    if value is None or value == "":
-        return None
-    return int(value)
 
 
 def _labelled_choices(labels: dict, blank: object | None = None) -> list[SelectChoice]:

@@ -56,13 +56,13 @@ from app.agreements.models import (
 from app.agreements.services import AgreementError
 from app.auth.access import allow
 from app.auth.models import Role
+from app.exports import csv_response, xlsx_response
 from app.extensions import db
 from app.i18n.formatting import format_day
 from app.i18n.text import TranslatedText
 from app.pagination import paginate
 from app.partners.models import Partner
 from app.partners.panels import register_partner_panel
-from app.reports.exports import csv_response, xlsx_response
 from app.web import show_domain_error
 
 bp = Blueprint("agreements", __name__, url_prefix="/agreements", template_folder="templates")

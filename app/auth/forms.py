@@ -8,26 +8,17 @@ from wtforms import (
     EmailField,
     PasswordField,
     SelectField,
-    SelectMultipleField,
     StringField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.auth.models import ROLE_LABELS, STAFF_ROLES, Role
 from app.auth.services import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
-from app.i18n.forms import KongresForm
+from app.forms import KongresForm, MultiCheckboxField
 from app.i18n.locale import LANGUAGE_NAMES
 
 LANGUAGE_CHOICES = [SelectChoice(code, name) for code, name in LANGUAGE_NAMES.items()]
-
-
-class MultiCheckboxField(SelectMultipleField):
-    """Several choices shown as checkboxes."""
-
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 def _staff_role_choices() -> list[SelectChoice]:

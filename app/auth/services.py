@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from email_validator import EmailNotValidError, validate_email
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select
@@ -17,6 +17,7 @@ from app.auth.passwords import hash_password, needs_rehash, verify_password
 from app.errors import DomainError
 from app.extensions import db
 from app.mail.services import send_email
+from app.web import absolute_url
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 128
@@ -186,11 +187,7 @@ def request_password_reset(email: str) -> None:
     user = find_user_by_email(email)
     if user is None or not user.active:
         return
-    link = url_for(
-        "auth.reset_password",
-        token=make_account_link_token(user, RESET_PURPOSE),
-        _external=True,
-    )
+    link = absolute_url("auth.reset_password", token=make_account_link_token(user, RESET_PURPOSE))
     minutes = current_app.config["PASSWORD_RESET_MAX_AGE"] // 60
     send_email(
         user.email, user.language, "mail/password_reset.txt", user=user, link=link, minutes=minutes
@@ -205,10 +202,8 @@ def invite_staff(
     if not roles or not roles <= STAFF_ROLES:
         raise AuthError(_l("Choose at least one staff role."), "no_staff_role", field="roles")
     user = create_user(email, name, roles=roles, language=language, actor=actor)
-    link = url_for(
-        "auth.accept_invitation",
-        token=make_account_link_token(user, INVITATION_PURPOSE),
-        _external=True,
+    link = absolute_url(
+        "auth.accept_invitation", token=make_account_link_token(user, INVITATION_PURPOSE)
     )
     days = current_app.config["INVITATION_MAX_AGE"] // 86400
     send_email(

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, redirect, request, url_for
-from flask_login import current_user
 
 from app.auth.access import PUBLIC, allow
-from app.extensions import db
 from app.i18n.locale import LANGUAGE_COOKIE, LANGUAGE_COOKIE_MAX_AGE, is_supported
 from app.web import safe_next_url
 
@@ -28,7 +26,6 @@ def switch_language(code: str):
         samesite="Lax",
         secure=request.is_secure,
     )
-    if current_user.is_authenticated and current_user.language != code:
-        current_user.language = code
-        db.session.commit()
+    # Only this browser's choice changes: a GET (which any page can trigger) must not change
+    # the account's stored language, which also decides the language of its emails.
     return response

@@ -20,8 +20,8 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from app.forms import KongresForm
 from app.i18n.formatting import country_choices
-from app.i18n.forms import KongresForm
 from app.partners import services
 from app.partners.models import PARTNER_KIND_LABELS, PartnerKind
 

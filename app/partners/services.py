@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, false, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
+from app import validation
 from app.auth.models import User
 from app.errors import DomainError
 from app.extensions import db
@@ -37,8 +38,6 @@ SIMILAR_RATIO = 0.8
 MIN_CONTAINED_LENGTH = 4
 
 # PostgreSQL refuses NUL in text and other control characters only hide mischief.
-_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_LINE_BREAKS = re.compile(r"[\r\n\t]")
 _PHONE = re.compile(r"^\+?[0-9 ()./-]+(?: ?(?:ext\.?|x) ?[0-9]+)?$", re.IGNORECASE)
 _MIN_PHONE_DIGITS = 5
 _HOST = re.compile(r"^[\w-]+(?:\.[\w-]+)+$")
@@ -66,21 +65,15 @@ def clean_text(
     required: object = None,
     multiline: bool = False,
 ) -> str | None:
-    """Trimmed text or None when blank; `required` is the message that refuses a blank."""
-    text = (value or "").strip()
-    if not text:
-        if required:
-            raise PartnerError(required, "required", field=field)
-        return None
-    if len(text) > max_length:
-        raise PartnerError(
-            _l("Use at most %(max)d characters.", max=max_length), "too_long", field=field
-        )
-    if _CONTROL_CHARACTERS.search(text) or (not multiline and _LINE_BREAKS.search(text)):
-        raise PartnerError(
-            _l("Remove the control characters from this text."), "control_characters", field=field
-        )
-    return text
+    """Trimmed text or None when blank, refused as a PartnerError when it breaks the rules."""
+    return validation.clean_text(
+        value,
+        field=field,
+        max_length=max_length,
+        required=required,
+        multiline=multiline,
+        error=PartnerError,
+    )
 
 
 def clean_kind(kind: str | None) -> str:

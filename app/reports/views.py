@@ -15,8 +15,8 @@ from app.agreements.services import registry_today
 from app.auth.access import STAFF, allow
 from app.auth.models import Role
 from app.events.services import current_event
+from app.exports import csv_response, xlsx_response
 from app.reports.charts import Bar, bar_chart
-from app.reports.exports import csv_response, xlsx_response
 from app.reports.forms import RegistryFilterForm
 from app.reports.registry import (
     Count,

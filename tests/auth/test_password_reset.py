@@ -89,3 +89,11 @@ def test_new_password_must_be_long_enough_and_match(client, make_user, mailbox):
     assert "do not match" in mismatch.get_data(as_text=True)
     # Neither attempt used up the link.
     assert client.get(path).status_code == 200
+
+
+def test_the_emailed_link_ignores_a_forged_host_header(app, client, make_user, mailbox):
+    user = make_user(roles=[Role.ORGANISER])
+    client.post("/password/forgot", data={"email": user.email}, headers={"Host": "evil.example"})
+    body = mailbox.wait_for(1)[0].get_payload(decode=True).decode()
+    assert "evil.example" not in body
+    assert f"{app.config['SERVER_BASE_URL']}/password/reset/" in body

@@ -10,6 +10,7 @@ from werkzeug.datastructures import MultiDict
 
 from app.demo import load_wcpp_event
 from app.events.models import Event
+from app.forms import KongresForm
 from app.i18n.fields import InAnyLanguage, InEveryLanguage, TranslatedTextField
 from app.i18n.formatting import (
     country_choices,
@@ -18,7 +19,6 @@ from app.i18n.formatting import (
     format_event_datetime,
     format_money,
 )
-from app.i18n.forms import KongresForm
 from app.i18n.text import TranslatedText
 
 

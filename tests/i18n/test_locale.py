@@ -45,9 +45,13 @@ def test_the_accounts_preference_applies_when_no_switch_was_used(client, auth):
     assert _lang(client.get("/dashboard", headers={"Accept-Language": "en"})) == "id"
 
 
-def test_switching_while_signed_in_updates_the_accounts_preference(client, auth, db):
+def test_the_switch_changes_this_browser_only_not_the_accounts_email_language(client, auth, db):
+    """A GET any page can trigger must not change the language of the account's emails."""
     from app.auth.models import User
 
     user = auth.login_as(Role.ORGANISER, language="en")
     client.get("/language/id")
+    assert db.session.get(User, user.id).language == "en"
+    client.post("/account", data={"profile-name": user.name, "profile-language": "id"})
+    db.session.expire_all()
     assert db.session.get(User, user.id).language == "id"

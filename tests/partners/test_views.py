@@ -63,7 +63,7 @@ def test_the_country_list_is_sorted_in_the_pages_language(client, auth):
         ({"kind": "church"}, "kind", "Choose the kind of organisation."),
         ({"website": "not a website"}, "website", "starting with http:// or https://"),
         ({"website": "javascript:alert(1)"}, "website", "starting with http:// or https://"),
-        ({"name": "Nul\x00byte"}, "name", "Remove the control characters"),
+        ({"name": "Bell\x07character"}, "name", "Remove the control characters"),
     ],
 )
 def test_bad_input_gets_a_per_field_error_and_nothing_is_saved(

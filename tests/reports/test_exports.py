@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 import pytest
 from openpyxl import load_workbook
 
-from app.reports.exports import csv_response, neutralise_formula, xlsx_response
+from app.exports import csv_response, neutralise_formula, xlsx_response
 
 INDONESIAN = "Perjanjian Kerja Sama “Pemasyarakatan” – Warga Binaan, Lapas & Rutan"
 HEADER = ["Judul", "Tanggal", "Jumlah", "Catatan"]

@@ -1,4 +1,4 @@
-"""The base form: WTForms' own messages translated through the project's catalogue.
+"""Shared form pieces: the base form every Kongres form derives from, and common fields.
 
 WTForms ships no Indonesian catalogue, so its built-in validator messages are listed below for
 extraction and translated with everything else.
@@ -9,6 +9,35 @@ from __future__ import annotations
 from flask_babel import get_translations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from wtforms import FieldList, FormField, SelectMultipleField
+from wtforms.widgets import CheckboxInput, ListWidget
+
+# PostgreSQL refuses NUL in text and no human types one: it is dropped from every input.
+NUL = "\x00"
+# Ids and counts are PostgreSQL integers; anything larger is junk, not a record.
+MAX_DATABASE_INT = 2**31 - 1
+
+
+def _without_nul(value: object) -> object:
+    """Drop NUL characters from submitted text (and lists of text)."""
+    if isinstance(value, str):
+        return value.replace(NUL, "")
+    if isinstance(value, list):
+        return [item.replace(NUL, "") if isinstance(item, str) else item for item in value]
+    return value
+
+
+def optional_int(value: object) -> int | None:
+    """Coerce a submitted choice to an int that fits the database, or None when empty.
+
+    Anything else raises ValueError, which WTForms reports as an invalid choice.
+    """
+    if value is None or value == "":
+        return None
+    number = int(value)
+    if not 0 <= number <= MAX_DATABASE_INT:
+        raise ValueError("out of range")
+    return number
 
 
 class _CatalogueTranslations:
@@ -25,11 +54,26 @@ _TRANSLATIONS = _CatalogueTranslations()
 
 
 class KongresForm(FlaskForm):
-    """Every Kongres form: CSRF-protected, with validator messages in the visitor's language."""
+    """Every Kongres form: CSRF-protected, validator messages in the visitor's language, and
+    no NUL characters in what it reads."""
 
     class Meta(FlaskForm.Meta):
         def get_translations(self, form: FlaskForm) -> _CatalogueTranslations:
             return _TRANSLATIONS
+
+        def bind_field(self, form, unbound_field, options):
+            # Enclosures (FormField, FieldList) take no filters; their inner fields get it.
+            if issubclass(unbound_field.field_class, (FormField, FieldList)):
+                return unbound_field.bind(form=form, **options)
+            filters = [*unbound_field.kwargs.get("filters", ()), _without_nul]
+            return unbound_field.bind(form=form, **{**options, "filters": filters})
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """Several choices shown as checkboxes."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
 
 
 # Built-in WTForms and Flask-WTF messages, marked for extraction (never called for their value).
