@@ -16,6 +16,7 @@ from app.auth.models import STAFF_ROLES, Role, User, UserRole
 from app.auth.passwords import hash_password, needs_rehash, verify_password
 from app.errors import DomainError
 from app.extensions import db
+from app.i18n.text import CONTENT_LANGUAGES
 from app.mail.services import send_email
 from app.web import absolute_url
 
@@ -103,6 +104,35 @@ def set_roles(user: User, roles: Iterable[Role], *, actor: User) -> None:
     for role in wanted - {Role(name) for name in current}:
         user.role_grants.append(UserRole(role=str(role)))
     db.session.flush()
+
+
+def update_account(user: User, *, roles: Iterable[Role], active: bool, actor: User) -> None:
+    """An administrator's change of an account's roles and status."""
+    set_roles(user, roles, actor=actor)
+    set_active(user, active, actor=actor)
+
+
+def update_profile(user: User, *, name: str, language: str) -> None:
+    """A user's change of their own name and language for emails and documents."""
+    name = (name or "").strip()
+    if not name:
+        raise AuthError(_l("Enter your name."), "name_required", field="name")
+    if language not in CONTENT_LANGUAGES:
+        raise AuthError(
+            _l("Choose a language from the list."), "unknown_language", field="language"
+        )
+    user.name = name
+    user.language = language
+    db.session.flush()
+
+
+def change_own_password(user: User, *, current: str, new: str) -> None:
+    """A signed-in user's password change, which needs the current password."""
+    if not verify_password(user.password_hash, current):
+        raise AuthError(
+            _l("This is not your current password."), "wrong_password", field="current_password"
+        )
+    change_password(user, new)
 
 
 def set_active(user: User, active: bool, *, actor: User) -> None:

@@ -30,7 +30,7 @@ from app.auth.forms import (
 from app.auth.models import Role, User
 from app.extensions import db, limiter
 from app.pagination import paginate
-from app.web import safe_next_url, show_domain_error
+from app.web import run_service, safe_next_url
 
 bp = Blueprint("auth", __name__, template_folder="templates")
 
@@ -99,12 +99,8 @@ def _choose_password(token: str, purpose: str, template: str, done_message: str)
         return render_template("auth/link_problem.html", message=str(error)), 400
     form = NewPasswordForm()
     if form.validate_on_submit():
-        try:
-            services.change_password(user, form.password.data)
-        except services.AuthError as error:
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
+        done, _result = run_service(form, services.change_password, user, form.password.data)
+        if done:
             flash(done_message, "success")
             return redirect(url_for("auth.login"))
     return render_template(template, form=form, user=user)
@@ -141,23 +137,27 @@ def account():
     profile = ProfileForm(prefix="profile", obj=current_user)
     password = ChangePasswordForm(prefix="password")
     if request.method == "POST" and "profile-name" in request.form and profile.validate():
-        current_user.name = profile.name.data.strip()
-        current_user.language = profile.language.data
-        db.session.commit()
-        flash(_("Your details are saved."), "success")
-        return redirect(url_for("auth.account"))
+        done, _result = run_service(
+            profile,
+            services.update_profile,
+            current_user,
+            name=profile.name.data,
+            language=profile.language.data,
+        )
+        if done:
+            flash(_("Your details are saved."), "success")
+            return redirect(url_for("auth.account"))
     if request.method == "POST" and "password-password" in request.form and password.validate():
-        if services.authenticate(current_user.email, password.current_password.data) is None:
-            password.current_password.errors.append(_("This is not your current password."))
-        else:
-            try:
-                services.change_password(current_user, password.password.data)
-            except services.AuthError as error:
-                show_domain_error(password, error)
-            else:
-                db.session.commit()
-                flash(_("Your password has been changed."), "success")
-                return redirect(url_for("auth.account"))
+        done, _result = run_service(
+            password,
+            services.change_own_password,
+            current_user,
+            current=password.current_password.data,
+            new=password.password.data,
+        )
+        if done:
+            flash(_("Your password has been changed."), "success")
+            return redirect(url_for("auth.account"))
     return render_template("auth/account.html", profile=profile, password=password)
 
 
@@ -176,19 +176,16 @@ def invite_staff():
     """Invite a staff member by email."""
     form = InviteStaffForm()
     if form.validate_on_submit():
-        try:
-            user = services.invite_staff(
-                form.email.data,
-                form.name.data,
-                [Role(value) for value in form.roles.data],
-                form.language.data,
-                actor=current_user,
-            )
-        except services.AuthError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
+        done, user = run_service(
+            form,
+            services.invite_staff,
+            form.email.data,
+            form.name.data,
+            [Role(value) for value in form.roles.data],
+            form.language.data,
+            actor=current_user,
+        )
+        if done:
             flash(_("Invitation sent to %(email)s.", email=user.email), "success")
             return redirect(url_for("auth.staff_list"))
     return render_template("auth/invite_staff.html", form=form)
@@ -205,14 +202,15 @@ def edit_user(user_id: int):
         else None
     )
     if form.validate_on_submit():
-        try:
-            services.set_roles(user, [Role(value) for value in form.roles.data], actor=current_user)
-            services.set_active(user, form.active.data, actor=current_user)
-        except services.AuthError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
+        done, _result = run_service(
+            form,
+            services.update_account,
+            user,
+            roles=[Role(value) for value in form.roles.data],
+            active=form.active.data,
+            actor=current_user,
+        )
+        if done:
             flash(_("Account of %(name)s updated.", name=user.name), "success")
             return redirect(url_for("auth.staff_list"))
     return render_template("auth/edit_user.html", form=form, user=user)

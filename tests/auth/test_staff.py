@@ -153,3 +153,35 @@ def test_create_admin_refuses_a_short_password(runner):
     )
     assert result.exit_code != 0
     assert "at least 12" in result.output
+
+
+def test_own_details_and_password_change_through_the_account_page(client, auth, db):
+    user = auth.login_as(Role.ORGANISER, name="Old Name", language="en")
+    saved = client.post(
+        "/account", data={"profile-name": "  Ni Made Ayu  ", "profile-language": "id"}
+    )
+    assert saved.status_code == 302
+    stored = db.session.get(User, user.id)
+    assert (stored.name, stored.language) == ("Ni Made Ayu", "id")
+
+    wrong = client.post(
+        "/account",
+        data={
+            "password-current_password": "not-my-password",
+            "password-password": PASSPHRASE,
+            "password-confirm": PASSPHRASE,
+        },
+    )
+    # The account now speaks Indonesian.
+    assert "Ini bukan kata sandi Anda saat ini." in wrong.get_data(as_text=True)
+    changed = client.post(
+        "/account",
+        data={
+            "password-current_password": "correct-horse-battery-staple",
+            "password-password": PASSPHRASE,
+            "password-confirm": PASSPHRASE,
+        },
+    )
+    assert changed.status_code == 302
+    auth.logout()
+    assert auth.login(user.email, PASSPHRASE).status_code == 302
