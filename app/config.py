@@ -116,4 +116,9 @@ def load_config(instance_path: Path = DEFAULT_INSTANCE) -> dict:
         "REMEMBER_COOKIE_SECURE": production,
         "PREFERRED_URL_SCHEME": "https" if production else "http",
         "SERVER_BASE_URL": os.environ.get("SERVER_BASE_URL", "http://127.0.0.1:5000"),
+        # Host names the site answers to; others get 400 (no Host-header games behind a proxy).
+        "TRUSTED_HOSTS": [
+            host.strip() for host in os.environ.get("TRUSTED_HOSTS", "").split(",") if host.strip()
+        ]
+        or None,
     }

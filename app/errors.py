@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Flask, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
 
 API_PREFIX = "/api/"
 
@@ -89,6 +89,9 @@ def error_response(status: int, detail: Any = None, code: str | None = None) -> 
 
 def _handle_http_exception(exc: HTTPException) -> Any:
     """Answer an HTTP error in the visitor's language."""
+    if isinstance(exc, SecurityError):
+        # An untrusted Host header: no URLs can be built for it, so no page either.
+        return "Bad request: unknown host.", 400, {"Content-Type": "text/plain; charset=utf-8"}
     status = exc.code or 500
     # Werkzeug's own descriptions are English; show our translated text unless a view gave one.
     detail = exc.description if getattr(exc, "kongres_detail", False) else None

@@ -65,3 +65,12 @@ def test_a_non_numeric_port_is_a_clear_error(monkeypatch, tmp_path):
 )
 def test_postgres_urls_use_psycopg3(given, expected):
     assert database_uri(given) == expected
+
+
+def test_trusted_hosts_refuse_other_host_headers(monkeypatch, make_app):
+    monkeypatch.setenv("TRUSTED_HOSTS", "kongres.example, www.kongres.example")
+    strict = make_app()
+    assert strict.config["TRUSTED_HOSTS"] == ["kongres.example", "www.kongres.example"]
+    client = strict.test_client()
+    assert client.get("/healthz", headers={"Host": "kongres.example"}).status_code == 200
+    assert client.get("/healthz", headers={"Host": "evil.example"}).status_code == 400
