@@ -44,7 +44,8 @@ def _import_models() -> None:
     import app.agreements.models
     import app.auth.models
     import app.events.models
-    import app.partners.models  # noqa: F401
+    import app.partners.models
+    import app.registration.models  # noqa: F401
 
 
 def _init_extensions(app: Flask) -> None:

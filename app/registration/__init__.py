@@ -1,0 +1,1 @@
+"""Delegate registration: types and fees, the public form, states, delegations, visa letters."""
