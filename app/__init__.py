@@ -101,6 +101,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.i18n.views import bp as i18n_bp
     from app.mail import bp as mail_bp
     from app.partners.views import bp as partners_bp
+    from app.registration.views import bp as registration_bp
     from app.reports.views import bp as reports_bp
 
     for blueprint in (
@@ -112,6 +113,7 @@ def _register_blueprints(app: Flask) -> None:
         mail_bp,
         partners_bp,
         agreements_bp,
+        registration_bp,
     ):
         app.register_blueprint(blueprint)
 

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
-from sqlalchemy.exc import IntegrityError
 
 from app.agreements.reminders import send_reminder_digests
 from app.agreements.services import registry_today
 from app.auth.cli import create_admin_command
 from app.extensions import db
+from app.registration.personal_data import purge_passport_data
+from app.registration.services import event_today, expire_offers
 
 kongres_group = AppGroup("kongres", help="Kongres administration commands.")
 kongres_group.add_command(create_admin_command)
@@ -42,16 +43,46 @@ def demo_command() -> None:
 def reminders_command(today: datetime | None) -> None:
     """Email responsible officers their digest of expiring agreements and due evaluations."""
     day = today.date() if today else registry_today()
-    # Links in the mail need a host name; outside a request there is none, so lend one.
-    base_url = current_app.config["SERVER_BASE_URL"]
-    with current_app.test_request_context(base_url=base_url):
-        try:
-            sent = send_reminder_digests(day)
-            db.session.commit()
-        except IntegrityError as error:
-            # Another run recorded the same items first; its mail went, this run's must not.
-            db.session.rollback()
-            raise click.ClickException(
-                "Another reminders run for this day is in progress; nothing sent."
-            ) from error
-    click.echo(f"{sent} reminder digest(s) sent for {day.isoformat()}.")
+    # url_for builds a route's path only inside a request; absolute_url puts the public
+    # origin (SERVER_BASE_URL) in front, so this stand-in request lends no host name.
+    with current_app.test_request_context():
+        run = send_reminder_digests(day)
+    click.echo(f"{run.sent} reminder digest(s) sent for {day.isoformat()}.")
+    if run.failed:
+        raise click.ClickException(
+            f"{run.failed} reminder digest(s) could not be delivered (see the log); "
+            "run the command again to send them."
+        )
+
+
+@kongres_group.command("waitlist-offers")
+@click.option(
+    "--now",
+    "moment",
+    type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"]),
+    default=None,
+    help="Act as if it were this moment in UTC (YYYY-MM-DDTHH:MM:SS), for tests and catching up.",
+)
+@with_appcontext
+def waitlist_offers_command(moment: datetime | None) -> None:
+    """Close waiting-list offers that ran out and offer those places to the next (for cron)."""
+    now = moment.replace(tzinfo=UTC) if moment else datetime.now(UTC)
+    expired = expire_offers(now)
+    db.session.commit()
+    click.echo(f"{expired} expired offer(s) passed on.")
+
+
+@kongres_group.command("purge-personal-data")
+@click.option(
+    "--today",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Act as if today were this day (YYYY-MM-DD), for tests and catching up.",
+)
+@with_appcontext
+def purge_personal_data_command(today: datetime | None) -> None:
+    """Remove passport data once each event's retention period after the congress is over."""
+    day = today.date() if today else event_today()
+    purged = purge_passport_data(day)
+    db.session.commit()
+    click.echo(f"Passport data removed from {purged} registration(s) as of {day.isoformat()}.")

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
+
+from cryptography.fernet import Fernet
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE = PROJECT_ROOT / "instance"
@@ -33,16 +36,44 @@ def _env_int(name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, not {value!r}") from exc
 
 
-def _development_secret_key(instance_path: Path) -> str:
-    """Return the development secret key, generating it once into instance/."""
-    key_file = instance_path / "secret_key"
+def _development_key(instance_path: Path, filename: str, generate: Callable[[], str]) -> str:
+    """Return a development key kept in instance/<filename>, generating it there once."""
+    key_file = instance_path / filename
     if key_file.exists():
         return key_file.read_text().strip()
     instance_path.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
+    key = generate()
     key_file.write_text(key)
     key_file.chmod(0o600)
     return key
+
+
+def _passport_encryption_key(instance_path: Path, production: bool) -> str:
+    """The Fernet key(s) for passport numbers: from the environment, or in development
+    generated once into instance/passport_key. Several comma-separated keys allow rotation:
+    the first encrypts, all decrypt."""
+    keys = os.environ.get("PASSPORT_ENCRYPTION_KEY", "").strip()
+    if not keys:
+        if production:
+            raise ConfigError(
+                "PASSPORT_ENCRYPTION_KEY is not set. In production Kongres refuses to start "
+                "without it: passport numbers are encrypted with it. Create one with "
+                "python -c 'from cryptography.fernet import Fernet; "
+                "print(Fernet.generate_key().decode())' and keep it safe: without it the "
+                "stored passport numbers cannot be read."
+            )
+        keys = _development_key(
+            instance_path, "passport_key", lambda: Fernet.generate_key().decode()
+        )
+    for key in keys.split(","):
+        try:
+            Fernet(key.strip())
+        except ValueError as exc:
+            raise ConfigError(
+                "PASSPORT_ENCRYPTION_KEY must be a Fernet key (32 bytes, URL-safe base64), "
+                "or several separated by commas."
+            ) from exc
+    return keys
 
 
 def database_uri(url: str) -> str:
@@ -65,7 +96,9 @@ def load_config(instance_path: Path = DEFAULT_INSTANCE) -> dict:
                 "set SECRET_KEY to a long random string (python -c 'import secrets; "
                 "print(secrets.token_urlsafe(48))')."
             )
-        secret_key = _development_secret_key(instance_path)
+        secret_key = _development_key(
+            instance_path, "secret_key", lambda: secrets.token_urlsafe(48)
+        )
 
     languages = [
         code.strip() for code in os.environ.get("LANGUAGES", "id,en").split(",") if code.strip()
@@ -74,6 +107,7 @@ def load_config(instance_path: Path = DEFAULT_INSTANCE) -> dict:
     return {
         "ENV_NAME": env,
         "SECRET_KEY": secret_key,
+        "PASSPORT_ENCRYPTION_KEY": _passport_encryption_key(instance_path, production),
         "SQLALCHEMY_DATABASE_URI": os.environ.get(
             "DATABASE_URL", f"sqlite:///{instance_path / 'kongres.sqlite'}"
         ),

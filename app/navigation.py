@@ -10,6 +10,9 @@ from flask_login import current_user
 from app.auth.access import PUBLIC, SIGNED_IN, STAFF
 from app.auth.models import Role
 
+# Visitors who are not signed in (e.g. "Register": a signed-in delegate has registered).
+ANONYMOUS = "anonymous"
+
 
 @dataclass(frozen=True)
 class NavItem:
@@ -22,7 +25,14 @@ class NavItem:
 
 NAVIGATION: list[NavItem] = [
     NavItem("events.home", _l("Congress"), (PUBLIC,)),
+    NavItem("registration.register", _l("Register"), (ANONYMOUS,)),
+    NavItem("registration.my_registration", _l("My registration"), (Role.DELEGATE.value,)),
     NavItem("reports.dashboard", _l("Dashboard"), tuple(str(role) for role in STAFF)),
+    NavItem(
+        "registration.list_registrations",
+        _l("Registrations"),
+        (Role.ADMIN.value, Role.ORGANISER.value),
+    ),
     NavItem(
         "partners.list_partners",
         _l("Partners"),
@@ -41,9 +51,14 @@ def navigation_for() -> list[NavItem]:
     """The menu entries the current visitor may use."""
     visible = []
     for item in NAVIGATION:
-        if PUBLIC in item.audience or (
-            current_user.is_authenticated
-            and (SIGNED_IN in item.audience or current_user.has_role(*item.audience))
-        ):
+        if not current_user.is_authenticated:
+            shown = PUBLIC in item.audience or ANONYMOUS in item.audience
+        else:
+            shown = (
+                PUBLIC in item.audience
+                or SIGNED_IN in item.audience
+                or current_user.has_role(*item.audience)
+            )
+        if shown:
             visible.append(item)
     return visible

@@ -42,6 +42,7 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 TEST_PASSWORD = "correct-horse-battery-staple"
+TEST_PASSPORT_KEY = "a29uZ3Jlcy10ZXN0LXBhc3Nwb3J0LWtleS0zMmJ5dGU="  # a Fernet key, tests only
 
 
 def free_port() -> int:
@@ -154,6 +155,8 @@ def _test_config(database_url: str, instance: Path, smtp_port: int, **extra: obj
         "ARGON2_MEMORY_COST": 64,
         "UPLOAD_DIR": str(instance / "uploads"),
         "RATELIMIT_STORAGE_URI": "memory://",
+        # One key for every app of the run: the live server reads what the test client wrote.
+        "PASSPORT_ENCRYPTION_KEY": TEST_PASSPORT_KEY,
         **extra,
     }
 
@@ -191,6 +194,7 @@ def make_app(database_url: str, tmp_path: Path) -> Iterator:
                 "SQLALCHEMY_DATABASE_URI": database_url,
                 "INSTANCE_PATH": str(tmp_path),
                 "SECRET_KEY": "test-secret-key-not-for-production",
+                "PASSPORT_ENCRYPTION_KEY": TEST_PASSPORT_KEY,
                 "TESTING": True,
                 **config,
             }

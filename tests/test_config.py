@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from cryptography.fernet import Fernet
 
 from app import create_app
 from app.config import ConfigError, database_uri, load_config
@@ -18,6 +19,7 @@ def test_production_refuses_to_start_without_a_secret_key(monkeypatch, tmp_path)
 def test_production_uses_the_given_secret_key_and_secure_cookies(monkeypatch, tmp_path):
     monkeypatch.setenv("KONGRES_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "a-long-production-secret")
+    monkeypatch.setenv("PASSPORT_ENCRYPTION_KEY", Fernet.generate_key().decode())
     config = load_config(tmp_path)
     assert config["SECRET_KEY"] == "a-long-production-secret"
     assert config["SESSION_COOKIE_SECURE"] is True

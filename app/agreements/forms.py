@@ -42,10 +42,14 @@ from app.agreements.services import (
     MAX_DURATION_MONTHS,
     MAX_EVALUATION_INTERVAL,
     MAX_EVALUATOR_NAME_LENGTH,
+    MAX_LONG_TEXT_LENGTH,
+    MAX_OBLIGATION_LENGTH,
     MAX_PLACE_LENGTH,
     MAX_RATING,
     MAX_REFERENCE_LENGTH,
+    MAX_SCOPE_NAME_LENGTH,
     MAX_SEARCH_LENGTH,
+    MAX_TITLE_LENGTH,
     MAX_UNIT_NAME_LENGTH,
     MIN_EVALUATION_INTERVAL,
     MIN_RATING,
@@ -53,14 +57,14 @@ from app.agreements.services import (
     PartyDetails,
 )
 from app.auth.models import User
+from app.errors import DomainError
 from app.forms import KongresForm, MultiCheckboxField, optional_int
 from app.i18n.fields import InAnyLanguage, TranslatedTextField
 from app.partners.models import Partner
+from app.validation import EARLIEST_DATE, LATEST_DATE, check_date_in_range
 
 DEFAULT_PARTY_ROWS = 3
 MAX_PARTY_ROWS = 20
-MAX_TITLE_LENGTH = 300
-MAX_LONG_TEXT_LENGTH = 4000
 DEFAULT_EVALUATION_INTERVAL = 12
 # Statuses an agreement may be registered in; later ones are reached by changing status.
 INITIAL_STATUSES = (AgreementStatus.DRAFT, AgreementStatus.IN_NEGOTIATION, AgreementStatus.ACTIVE)
@@ -94,6 +98,33 @@ def _id_choices(items: Iterable[tuple[int, object]], blank: object | None) -> li
 def partner_choices(partners: Iterable[Partner], blank: object) -> list[SelectChoice]:
     """Partner options by name, after a blank option."""
     return _id_choices(((partner.id, partner.display_name) for partner in partners), blank)
+
+
+def database_id(value: object) -> int:
+    """Coerce one ticked row id (as optional_int, but never empty); ValueError otherwise."""
+    number = optional_int(value)
+    if number is None:
+        raise ValueError("empty id")
+    return number
+
+
+class InRegistryYears:
+    """Refuse a date outside the years any record can have (as the services do)."""
+
+    def __call__(self, form: Any, field: Any) -> None:
+        try:
+            check_date_in_range(field.data, field=field.name)
+        except DomainError as error:
+            raise ValidationError(str(error)) from error
+
+
+def registry_date(label: Any, *validators: Any) -> DateField:
+    """A date field limited to the registry's years, optional unless validators say else."""
+    return DateField(
+        label,
+        validators=[*(validators or [Optional()]), InRegistryYears()],
+        render_kw={"min": EARLIEST_DATE.isoformat(), "max": LATEST_DATE.isoformat()},
+    )
 
 
 class AtLeastOne:
@@ -157,16 +188,16 @@ class AgreementForm(KongresForm):
     )
     scope_area_ids = MultiCheckboxField(
         _l("Scope areas"),
-        coerce=int,
+        coerce=database_id,
         validate_choice=False,  # the service names an unknown or retired area itself
         validators=[AtLeastOne(_l("Choose at least one scope area."))],
     )
-    signed_on = DateField(_l("Signed on"), validators=[Optional()])
+    signed_on = registry_date(_l("Signed on"))
     signed_place = StringField(
         _l("Signed at (place)"), validators=[Optional(), Length(max=MAX_PLACE_LENGTH)]
     )
-    starts_on = DateField(_l("Starts on"), validators=[Optional()])
-    ends_on = DateField(_l("Ends on"), validators=[Optional()])
+    starts_on = registry_date(_l("Starts on"))
+    ends_on = registry_date(_l("Ends on"))
     duration_months = IntegerField(
         _l("Or: duration in months"),
         validators=[Optional(), NumberRange(min=1, max=MAX_DURATION_MONTHS)],
@@ -286,7 +317,10 @@ class AgreementFilterForm(KongresForm):
     )
     scope_area_id = SelectField(_l("Scope area"), coerce=optional_int)
     partner_id = SelectField(_l("Partner"), coerce=optional_int)
-    year = IntegerField(_l("Signed in (year)"), validators=[Optional(), NumberRange(1900, 2100)])
+    year = IntegerField(
+        _l("Signed in (year)"),
+        validators=[Optional(), NumberRange(EARLIEST_DATE.year, LATEST_DATE.year)],
+    )
 
     def use_choices(self, *, partners: Iterable[Partner], scope_areas: Iterable[ScopeArea]) -> None:
         """Fill the partner and scope-area selects."""
@@ -323,9 +357,9 @@ class ObligationForm(KongresForm):
 
     partner_id = SelectField(_l("Owed by"), coerce=optional_int, validate_choice=False)
     description = TranslatedTextField(
-        _l("Obligation"), [InAnyLanguage()], multiline=True, max_length=1000
+        _l("Obligation"), [InAnyLanguage()], multiline=True, max_length=MAX_OBLIGATION_LENGTH
     )
-    due_on = DateField(_l("Due on"), validators=[Optional()])
+    due_on = registry_date(_l("Due on"))
     status = SelectField(_l("Status"), choices=_labelled_choices(OBLIGATION_STATUS_LABELS))
 
     def use_choices(self, partners: Iterable[Partner]) -> None:
@@ -342,8 +376,8 @@ class ObligationStatusForm(KongresForm):
 class EvaluationForm(KongresForm):
     """A periodic evaluation; one rating field per obligation is added by evaluation_form()."""
 
-    evaluated_on = DateField(
-        _l("Evaluated on"), validators=[InputRequired(message=_l("Give the evaluation date."))]
+    evaluated_on = registry_date(
+        _l("Evaluated on"), InputRequired(message=_l("Give the evaluation date."))
     )
     evaluator_name = StringField(
         _l("Evaluator"), validators=[DataRequired(), Length(max=MAX_EVALUATOR_NAME_LENGTH)]
@@ -414,5 +448,5 @@ class ConfirmForm(KongresForm):
 class ScopeAreaForm(KongresForm):
     """A scope area's name in both languages, and whether new agreements may use it."""
 
-    name = TranslatedTextField(_l("Name"), [InAnyLanguage()], max_length=200)
+    name = TranslatedTextField(_l("Name"), [InAnyLanguage()], max_length=MAX_SCOPE_NAME_LENGTH)
     active = BooleanField(_l("In use for new agreements"), default=True)

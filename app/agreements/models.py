@@ -373,8 +373,11 @@ class ObligationRating(db.Model):
     evaluation_id: Mapped[int] = mapped_column(
         ForeignKey("agreement_evaluations.id", ondelete="CASCADE"), primary_key=True
     )
+    # A rated obligation is never removed (it is cancelled instead): its ratings belong to
+    # past evaluations. No ON DELETE action: the database refuses, checking at the end of the
+    # statement, so deleting a whole agreement (evaluations, ratings, obligations) still works.
     obligation_id: Mapped[int] = mapped_column(
-        ForeignKey("agreement_obligations.id", ondelete="CASCADE"), primary_key=True
+        ForeignKey("agreement_obligations.id"), primary_key=True
     )
     rating: Mapped[int] = mapped_column(Integer)
 

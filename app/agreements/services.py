@@ -44,13 +44,19 @@ from app.extensions import db
 from app.i18n.formatting import event_zone
 from app.i18n.text import CONTENT_LANGUAGES, TranslatedText
 from app.partners.models import Partner
+from app.validation import EARLIEST_DATE, LATEST_DATE, check_date_in_range, clean_text
 
+# Text limits: the columns' sizes, and for translated texts what a reader can take in.
 MAX_REFERENCE_LENGTH = 100
 MAX_UNIT_NAME_LENGTH = 200
 MAX_PLACE_LENGTH = 200
 MAX_EVALUATOR_NAME_LENGTH = 200
 MAX_SEARCH_LENGTH = 200
 MAX_SCOPE_CODE_LENGTH = 64
+MAX_SCOPE_NAME_LENGTH = 200
+MAX_TITLE_LENGTH = 300
+MAX_OBLIGATION_LENGTH = 1000
+MAX_LONG_TEXT_LENGTH = 4000
 MAX_DURATION_MONTHS = 600
 MIN_EVALUATION_INTERVAL, MAX_EVALUATION_INTERVAL = 1, 60  # as the table's check constraint
 MIN_RATING, MAX_RATING = 1, 5
@@ -95,8 +101,13 @@ class AgreementDetails:
 
 @dataclass(frozen=True)
 class _Resolved:
-    """Details checked against the database: the rows they name and the computed end."""
+    """Details checked and cleaned: trimmed texts, the rows they name and the computed end."""
 
+    title: TranslatedText
+    summary: TranslatedText | None
+    reference_number: str | None
+    unit_name: str
+    signed_place: str | None
     parties: list[tuple[Partner, str | None]]
     officer: User | None
     scope_areas: list[ScopeArea]
@@ -139,6 +150,15 @@ def _latest_start_due_by(day: date, months: int) -> date:
     return candidate
 
 
+def shifted_date(day: date, *, months: int = 0, days: int = 0) -> date | None:
+    """A day moved by whole months, then by days; None when that leaves the registry's years."""
+    try:
+        moved = add_months(day, months) + timedelta(days=days)
+    except (OverflowError, ValueError):  # beyond year 1 or 9999: no date at all
+        return None
+    return moved if EARLIEST_DATE <= moved <= LATEST_DATE else None
+
+
 def registry_today() -> date:
     """Today's date where the directorate works (the event's time zone), not the server's."""
     return datetime.now(event_zone()).date()
@@ -147,18 +167,36 @@ def registry_today() -> date:
 # --- small helpers --------------------------------------------------------------------------
 
 
-def _clean(text: str | None) -> str | None:
-    """Trimmed text, or None when nothing is left."""
-    text = (text or "").strip()
-    return text or None
+def _clean_translated(
+    text: TranslatedText | None,
+    field_name: str,
+    max_length: int,
+    *,
+    multiline: bool = False,
+    required: tuple[object, str] | None = None,
+) -> TranslatedText | None:
+    """A text in several languages, each checked like any text; None when every one is empty.
 
-
-def _check_length(value: str | None, maximum: int, field_name: str) -> None:
-    """Refuse text longer than its column."""
-    if value is not None and len(value) > maximum:
-        raise AgreementError(
-            _l("Use at most %(max)d characters.", max=maximum), "too_long", field=field_name
-        )
+    `required` is (message, code) for the refusal when no language holds any text.
+    """
+    cleaned = TranslatedText(
+        {
+            language: clean_text(
+                value,
+                field=field_name,
+                max_length=max_length,
+                multiline=multiline,
+                error=AgreementError,
+            )
+            for language, value in (text.as_dict() if text else {}).items()
+        }
+    )
+    if cleaned.is_empty():
+        if required is not None:
+            message, code = required
+            raise AgreementError(message, code, field=field_name)
+        return None
+    return cleaned
 
 
 def _enum_value(enum_cls: type, value: Any, field_name: str) -> str:
@@ -285,12 +323,18 @@ def _resolve_parties(parties: Iterable[PartyDetails]) -> list[tuple[Partner, str
             "unknown_partner",
             field="parties",
         )
-    resolved = []
-    for party in parties:
-        reference = _clean(party.reference_number)
-        _check_length(reference, MAX_REFERENCE_LENGTH, "parties")
-        resolved.append((found[party.partner_id], reference))
-    return resolved
+    return [
+        (
+            found[party.partner_id],
+            clean_text(
+                party.reference_number,
+                field="parties",
+                max_length=MAX_REFERENCE_LENGTH,
+                error=AgreementError,
+            ),
+        )
+        for party in parties
+    ]
 
 
 def _resolve_officer(officer_id: int | None, current: User | None) -> User | None:
@@ -352,7 +396,17 @@ def _resolve_end(details: AgreementDetails) -> date | None:
                 "duration_without_start",
                 field="starts_on",
             )
-        return end_after_months(details.starts_on, details.duration_months)
+        ends_on = shifted_date(details.starts_on, months=details.duration_months, days=-1)
+        if ends_on is None:
+            raise AgreementError(
+                _l(
+                    "With this duration the agreement would end after %(year)d.",
+                    year=LATEST_DATE.year,
+                ),
+                "date_out_of_range",
+                field="duration_months",
+            )
+        return ends_on
     if details.ends_on and details.starts_on and details.ends_on < details.starts_on:
         raise AgreementError(
             _l("The end date must be on or after the start date."),
@@ -366,15 +420,38 @@ def _check_details(details: AgreementDetails, agreement: Agreement | None) -> _R
     """Refuse any invalid detail; return the rows and dates the details resolve to."""
     _enum_value(AgreementKind, details.kind, "kind")
     _enum_value(UnitLevel, details.unit_level, "unit_level")
-    if details.title is None or details.title.is_empty():
-        raise AgreementError(
-            _l("Write the title in at least one language."), "no_title", field="title"
-        )
-    _check_length(_clean(details.reference_number), MAX_REFERENCE_LENGTH, "reference_number")
-    if _clean(details.unit_name) is None:
-        raise AgreementError(_l("Name the responsible unit."), "no_unit_name", field="unit_name")
-    _check_length(_clean(details.unit_name), MAX_UNIT_NAME_LENGTH, "unit_name")
-    _check_length(_clean(details.signed_place), MAX_PLACE_LENGTH, "signed_place")
+    title = _clean_translated(
+        details.title,
+        "title",
+        MAX_TITLE_LENGTH,
+        required=(_l("Write the title in at least one language."), "no_title"),
+    )
+    summary = _clean_translated(details.summary, "summary", MAX_LONG_TEXT_LENGTH, multiline=True)
+    reference_number = clean_text(
+        details.reference_number,
+        field="reference_number",
+        max_length=MAX_REFERENCE_LENGTH,
+        error=AgreementError,
+    )
+    unit_name = clean_text(
+        details.unit_name,
+        field="unit_name",
+        max_length=MAX_UNIT_NAME_LENGTH,
+        required=_l("Name the responsible unit."),
+        error=AgreementError,
+    )
+    signed_place = clean_text(
+        details.signed_place,
+        field="signed_place",
+        max_length=MAX_PLACE_LENGTH,
+        error=AgreementError,
+    )
+    for day, field_name in (
+        (details.signed_on, "signed_on"),
+        (details.starts_on, "starts_on"),
+        (details.ends_on, "ends_on"),
+    ):
+        check_date_in_range(day, field=field_name, error=AgreementError)
     interval = details.evaluation_interval_months
     if interval is not None and not MIN_EVALUATION_INTERVAL <= interval <= MAX_EVALUATION_INTERVAL:
         raise AgreementError(
@@ -394,7 +471,17 @@ def _check_details(details: AgreementDetails, agreement: Agreement | None) -> _R
     scope_areas = _resolve_scope_areas(
         details.scope_area_ids, agreement.scope_areas if agreement else ()
     )
-    return _Resolved(parties=parties, officer=officer, scope_areas=scope_areas, ends_on=ends_on)
+    return _Resolved(
+        title=title,
+        summary=summary,
+        reference_number=reference_number,
+        unit_name=unit_name,
+        signed_place=signed_place,
+        parties=parties,
+        officer=officer,
+        scope_areas=scope_areas,
+        ends_on=ends_on,
+    )
 
 
 def _check_can_be_active(signed_on: date | None, starts_on: date | None) -> None:
@@ -414,15 +501,15 @@ def _check_can_be_active(signed_on: date | None, starts_on: date | None) -> None
 def _apply(agreement: Agreement, details: AgreementDetails, resolved: _Resolved) -> None:
     """Copy checked details onto the agreement; parties are updated in place."""
     agreement.kind = AgreementKind(details.kind).value
-    agreement.reference_number = _clean(details.reference_number)
-    agreement.title = details.title
-    agreement.summary = details.summary if details.summary else None
+    agreement.reference_number = resolved.reference_number
+    agreement.title = resolved.title
+    agreement.summary = resolved.summary
     agreement.unit_level = UnitLevel(details.unit_level).value
-    agreement.unit_name = _clean(details.unit_name) or ""
+    agreement.unit_name = resolved.unit_name
     agreement.responsible_officer = resolved.officer
     agreement.scope_areas = resolved.scope_areas
     agreement.signed_on = details.signed_on
-    agreement.signed_place = _clean(details.signed_place)
+    agreement.signed_place = resolved.signed_place
     agreement.starts_on = details.starts_on
     agreement.ends_on = resolved.ends_on
     agreement.evaluation_interval_months = details.evaluation_interval_months
@@ -470,7 +557,7 @@ def create_agreement(
 
 def update_agreement(
     agreement: Agreement, details: AgreementDetails, *, actor: User | None
-) -> None:
+) -> Agreement:
     """Change an agreement's details; the history keeps what changed from what to what."""
     resolved = _check_details(details, agreement)
     if agreement.status == AgreementStatus.ACTIVE:
@@ -498,6 +585,7 @@ def update_agreement(
     if changes:
         record_history(agreement, "updated", changes, actor)
         db.session.flush()
+    return agreement
 
 
 def allowed_next_statuses(agreement: Agreement) -> list[AgreementStatus]:
@@ -565,14 +653,16 @@ def follow_up_details(parent: Agreement, relation: AgreementRelation | str) -> A
     if parent.ends_on is None:
         return replace(details, starts_on=None, ends_on=None)
     # A renewal carries on the day after the old term ends, for a term of the same length.
-    starts_on = parent.ends_on + timedelta(days=1)
+    # This only prefills the form: a day beyond the registry's years is left for the person
+    # to enter, and whatever is entered is checked when the renewal is registered.
+    starts_on = shifted_date(parent.ends_on, days=1)
     ends_on = None
-    if parent.starts_on is not None:
+    if starts_on is not None and parent.starts_on is not None:
         months = whole_months(parent.starts_on, parent.ends_on)
         ends_on = (
-            end_after_months(starts_on, months)
+            shifted_date(starts_on, months=months, days=-1)
             if months
-            else starts_on + (parent.ends_on - parent.starts_on)
+            else shifted_date(starts_on, days=(parent.ends_on - parent.starts_on).days)
         )
     return replace(details, starts_on=starts_on, ends_on=ends_on)
 
@@ -580,18 +670,13 @@ def follow_up_details(parent: Agreement, relation: AgreementRelation | str) -> A
 def create_follow_up(
     parent: Agreement,
     relation: AgreementRelation | str,
-    details: AgreementDetails | None = None,
+    details: AgreementDetails,
     *,
     actor: User | None,
     status: AgreementStatus | str = AgreementStatus.DRAFT,
 ) -> Agreement:
-    """Register a renewal of, or an addendum to, an agreement, linked to it.
-
-    Without details, the follow-up takes follow_up_details(parent, relation) as they are.
-    """
+    """Register a renewal of, or an addendum to, an agreement, linked to it."""
     relation = AgreementRelation(_enum_value(AgreementRelation, relation, "relation"))
-    if details is None:
-        details = follow_up_details(parent, relation)
     follow_up = create_agreement(
         details, actor=actor, status=status, parent=parent, relation=relation
     )
@@ -600,6 +685,39 @@ def create_follow_up(
     )
     db.session.flush()
     return follow_up
+
+
+DRAFTS_ONLY_DELETED = _l(
+    "Only a draft can be deleted. An agreement beyond the draft stage stays in the registry; "
+    "change its status instead."
+)
+
+
+def can_delete_agreement(agreement: Agreement) -> bool:
+    """Whether the agreement may be deleted: only a draft, i.e. one registered by mistake."""
+    return agreement.status == AgreementStatus.DRAFT
+
+
+def delete_agreement(agreement: Agreement, *, actor: User | None) -> None:
+    """Delete a draft registered by mistake, with everything recorded under it.
+
+    Its documents' files go once the deletion is committed. An agreement beyond the draft
+    stage stays in the registry: its history matters even when it is terminated.
+    """
+    if not can_delete_agreement(agreement):
+        raise AgreementError(DRAFTS_ONLY_DELETED, "not_a_draft", field="status")
+    if agreement.parent is not None:
+        # The agreement it would have changed keeps a trace of the withdrawn follow-up.
+        record_history(
+            agreement.parent,
+            "follow_up_deleted",
+            {"follow_up": [_text_dict(agreement.title), None]},
+            actor,
+        )
+    for document in agreement.documents:
+        storage.remove_document_after_commit(_session(), document.stored_name)
+    db.session.delete(agreement)
+    db.session.flush()
 
 
 # --- obligations ----------------------------------------------------------------------------
@@ -616,12 +734,14 @@ def add_obligation(
 ) -> Obligation:
     """Add a deliverable owed by one party (no partner: Ditjenpas owes it)."""
     status_value = _enum_value(ObligationStatus, status, "status")
-    if description is None or description.is_empty():
-        raise AgreementError(
-            _l("Describe the obligation in at least one language."),
-            "no_description",
-            field="description",
-        )
+    description = _clean_translated(
+        description,
+        "description",
+        MAX_OBLIGATION_LENGTH,
+        multiline=True,
+        required=(_l("Describe the obligation in at least one language."), "no_description"),
+    )
+    check_date_in_range(due_on, field="due_on", error=AgreementError)
     if partner_id is not None and partner_id not in {p.partner_id for p in agreement.parties}:
         raise AgreementError(
             _l("Choose a party to this agreement."), "not_a_party", field="partner_id"
@@ -660,7 +780,21 @@ def set_obligation_status(
 
 
 def remove_obligation(obligation: Obligation, *, actor: User | None) -> None:
-    """Remove an obligation (its ratings in past evaluations go with it)."""
+    """Remove an obligation entered by mistake; one rated in an evaluation stays."""
+    rated = db.session.scalar(
+        select(exists().where(ObligationRating.obligation_id == obligation.id))
+    )
+    if rated:
+        # Removing it would take its ratings out of past evaluations.
+        raise AgreementError(
+            _l(
+                "This obligation was rated in an evaluation, so it cannot be removed. "
+                "Set its status to “%(status)s” instead.",
+                status=ObligationStatus.CANCELLED.label,
+            ),
+            "obligation_rated",
+            field="status",
+        )
     record_history(
         obligation.agreement,
         "obligation_removed",
@@ -726,11 +860,6 @@ def evaluations_due_by(day: date) -> Select[tuple[Agreement]]:
     )
 
 
-def overdue_evaluations(today: date) -> Select[tuple[Agreement]]:
-    """Active agreements whose evaluation is due today or overdue."""
-    return evaluations_due_by(today)
-
-
 def record_evaluation(
     agreement: Agreement,
     *,
@@ -738,18 +867,21 @@ def record_evaluation(
     evaluator_name: str | None,
     findings: TranslatedText | None,
     actor: User | None,
-    evaluator: User | None = None,
     overall_rating: int | None = None,
     obligation_ratings: Mapping[int, int] | None = None,
     follow_up: TranslatedText | None = None,
     today: date | None = None,
 ) -> Evaluation:
-    """Record a periodic evaluation: an overall rating and/or one per obligation, 1 to 5."""
+    """Record a periodic evaluation: an overall rating and/or one per obligation, 1 to 5.
+
+    When the evaluator's name is the actor's own, the evaluation is linked to their account.
+    """
     today = today or registry_today()
     if evaluated_on is None:
         raise AgreementError(
             _l("Give the date of the evaluation."), "no_date", field="evaluated_on"
         )
+    check_date_in_range(evaluated_on, field="evaluated_on", error=AgreementError)
     if evaluated_on > today:
         raise AgreementError(
             _l("An evaluation cannot be dated in the future."), "future_date", field="evaluated_on"
@@ -760,12 +892,13 @@ def record_evaluation(
             "before_start",
             field="evaluated_on",
         )
-    name = _clean(evaluator_name)
-    if name is None:
-        raise AgreementError(
-            _l("Name who evaluated the agreement."), "no_evaluator", field="evaluator_name"
-        )
-    _check_length(name, MAX_EVALUATOR_NAME_LENGTH, "evaluator_name")
+    name = clean_text(
+        evaluator_name,
+        field="evaluator_name",
+        max_length=MAX_EVALUATOR_NAME_LENGTH,
+        required=_l("Name who evaluated the agreement."),
+        error=AgreementError,
+    )
     ratings = {
         int(key): value for key, value in (obligation_ratings or {}).items() if value is not None
     }
@@ -792,18 +925,23 @@ def record_evaluation(
             "foreign_obligation",
             field="ratings",
         )
-    if findings is None or findings.is_empty():
-        raise AgreementError(
-            _l("Write the findings in at least one language."), "no_findings", field="findings"
-        )
+    findings = _clean_translated(
+        findings,
+        "findings",
+        MAX_LONG_TEXT_LENGTH,
+        multiline=True,
+        required=(_l("Write the findings in at least one language."), "no_findings"),
+    )
+    follow_up = _clean_translated(follow_up, "follow_up", MAX_LONG_TEXT_LENGTH, multiline=True)
+    evaluator_is_actor = actor is not None and name.casefold() == (actor.name or "").casefold()
     evaluation = Evaluation(
         agreement=agreement,
         evaluated_on=evaluated_on,
-        evaluator_id=evaluator.id if evaluator is not None else None,
+        evaluator_id=actor.id if evaluator_is_actor else None,
         evaluator_name=name,
         overall_rating=overall_rating,
         findings=findings,
-        follow_up=follow_up if follow_up else None,
+        follow_up=follow_up,
         ratings=[
             ObligationRating(obligation_id=obligation_id, rating=rating)
             for obligation_id, rating in sorted(ratings.items())
@@ -890,12 +1028,15 @@ def _session() -> Session:
 # --- scope areas ----------------------------------------------------------------------------
 
 
-def _check_scope_name(name: TranslatedText | None, area: ScopeArea | None) -> None:
-    """Refuse an empty name or one another scope area already uses (in either language)."""
-    if name is None or name.is_empty():
-        raise AgreementError(
-            _l("Name the scope area in at least one language."), "no_name", field="name"
-        )
+def _clean_scope_name(name: TranslatedText | None, area: ScopeArea | None) -> TranslatedText:
+    """The name checked: refuses an empty or invalid one and one another scope area already
+    uses (in either language)."""
+    name = _clean_translated(
+        name,
+        "name",
+        MAX_SCOPE_NAME_LENGTH,
+        required=(_l("Name the scope area in at least one language."), "no_name"),
+    )
     taken = {
         text.casefold()
         for other in scope_areas_for_choice(include_inactive=True)
@@ -906,6 +1047,7 @@ def _check_scope_name(name: TranslatedText | None, area: ScopeArea | None) -> No
         raise AgreementError(
             _l("Another scope area already has this name."), "duplicate_name", field="name"
         )
+    return name
 
 
 def _unique_scope_code(name: TranslatedText) -> str:
@@ -925,8 +1067,8 @@ def create_scope_area(
     name: TranslatedText, *, actor: User | None, code: str | None = None
 ) -> ScopeArea:
     """Add a scope area to the managed list, at its end."""
-    _check_scope_name(name, None)
-    code = _clean(code)
+    name = _clean_scope_name(name, None)
+    code = clean_text(code, field="code", max_length=MAX_SCOPE_CODE_LENGTH, error=AgreementError)
     if code is not None and db.session.scalar(select(ScopeArea.id).where(ScopeArea.code == code)):
         raise AgreementError(_l("This code is already in use."), "duplicate_code", field="code")
     last = db.session.scalar(select(func.max(ScopeArea.position))) or 0
@@ -942,8 +1084,7 @@ def update_scope_area(
     area: ScopeArea, *, name: TranslatedText, active: bool, actor: User | None
 ) -> None:
     """Rename a scope area, or retire it (agreements keep it; new ones cannot choose it)."""
-    _check_scope_name(name, area)
-    area.name = name
+    area.name = _clean_scope_name(name, area)
     area.active = active
     db.session.flush()
 
@@ -951,47 +1092,39 @@ def update_scope_area(
 # --- the registry list ----------------------------------------------------------------------
 
 
-def derived_status_clause(status: DerivedStatus | str, today: date) -> ColumnElement[bool]:
-    """SQL for "has this derived status today", matching Agreement.derived_status."""
-    status = DerivedStatus(status)
-    is_active = Agreement.status == AgreementStatus.ACTIVE.value
-    horizon = today + timedelta(days=EXPIRING_WITHIN_DAYS)
-    if status == DerivedStatus.ACTIVE:
-        return and_(is_active, or_(Agreement.ends_on.is_(None), Agreement.ends_on > horizon))
-    if status == DerivedStatus.EXPIRING:
-        return and_(is_active, Agreement.ends_on >= today, Agreement.ends_on <= horizon)
-    if status == DerivedStatus.EXPIRED:
-        return or_(
-            Agreement.status == AgreementStatus.EXPIRED.value,
-            and_(is_active, Agreement.ends_on < today),
-        )
-    return Agreement.status == status.value
+def derived_status_column(today: date) -> ColumnElement[str]:
+    """The derived status on a day as an SQL expression: the one SQL twin of
+    Agreement.derived_status, for filters and for counting by status.
 
-
-def _like_pattern(text: str) -> str:
-    """A LIKE pattern finding the text anywhere, with its wildcards taken literally."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+    An active agreement past its end is "expired", within EXPIRING_WITHIN_DAYS of it
+    "expiring"; every other agreement has its stored status.
+    """
+    active = Agreement.status == AgreementStatus.ACTIVE.value
+    expiring_by = today + timedelta(days=EXPIRING_WITHIN_DAYS)
+    return case(
+        (and_(active, Agreement.ends_on < today), DerivedStatus.EXPIRED.value),
+        (and_(active, Agreement.ends_on <= expiring_by), DerivedStatus.EXPIRING.value),
+        else_=Agreement.status,
+    )
 
 
 def _search_clause(q: str) -> ColumnElement[bool]:
     """Title (either language), our and the parties' reference numbers, partner names."""
-    pattern = _like_pattern(q[:MAX_SEARCH_LENGTH])
     # JSON path extraction works on SQLite and PostgreSQL alike and sees decoded text.
     titles = [
-        Agreement.title[language].as_string().ilike(pattern, escape="\\")
+        Agreement.title[language].as_string().icontains(q, autoescape=True)
         for language in CONTENT_LANGUAGES
     ]
     party_matches = exists().where(
         AgreementParty.agreement_id == Agreement.id,
         AgreementParty.partner_id == Partner.id,
         or_(
-            AgreementParty.reference_number.ilike(pattern, escape="\\"),
-            Partner.name.ilike(pattern, escape="\\"),
-            Partner.acronym.ilike(pattern, escape="\\"),
+            AgreementParty.reference_number.icontains(q, autoescape=True),
+            Partner.name.icontains(q, autoescape=True),
+            Partner.acronym.icontains(q, autoescape=True),
         ),
     )
-    return or_(*titles, Agreement.reference_number.ilike(pattern, escape="\\"), party_matches)
+    return or_(*titles, Agreement.reference_number.icontains(q, autoescape=True), party_matches)
 
 
 def filter_agreements(
@@ -1005,18 +1138,22 @@ def filter_agreements(
     *,
     today: date | None = None,
 ) -> Select[tuple[Agreement]]:
-    """The registry list's query: every filter optional, newest signing first."""
+    """The registry list's query: every filter optional, newest signing first.
+
+    The search text is trimmed and cut to MAX_SEARCH_LENGTH; its wildcards count as text.
+    """
     today = today or registry_today()
     query = select(Agreement)
-    q = (q or "").strip()
+    q = (q or "").strip()[:MAX_SEARCH_LENGTH]
     if q:
         query = query.where(_search_clause(q))
     if kind:
-        query = query.where(Agreement.kind == AgreementKind(kind).value)
+        query = query.where(Agreement.kind == _enum_value(AgreementKind, kind, "kind"))
     if status:
-        query = query.where(derived_status_clause(status, today))
+        status = _enum_value(DerivedStatus, status, "status")
+        query = query.where(derived_status_column(today) == status)
     if level:
-        query = query.where(Agreement.unit_level == UnitLevel(level).value)
+        query = query.where(Agreement.unit_level == _enum_value(UnitLevel, level, "level"))
     if scope_area_id is not None:
         query = query.where(
             exists().where(
@@ -1032,7 +1169,7 @@ def filter_agreements(
             )
         )
     if year is not None:
-        if 1 <= year <= 9999:
+        if EARLIEST_DATE.year <= year <= LATEST_DATE.year:
             query = query.where(
                 Agreement.signed_on >= date(year, 1, 1), Agreement.signed_on <= date(year, 12, 31)
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -53,7 +54,6 @@ from app.agreements.models import (
     ScopeArea,
     UnitLevel,
 )
-from app.agreements.services import AgreementError
 from app.auth.access import allow
 from app.auth.models import Role
 from app.exports import csv_response, xlsx_response
@@ -63,7 +63,7 @@ from app.i18n.text import TranslatedText
 from app.pagination import paginate
 from app.partners.models import Partner
 from app.partners.panels import register_partner_panel
-from app.web import show_domain_error
+from app.web import run_service
 
 bp = Blueprint("agreements", __name__, url_prefix="/agreements", template_folder="templates")
 
@@ -82,6 +82,7 @@ HISTORY_ACTIONS = {
     "document_uploaded": _l("Document uploaded"),
     "document_deleted": _l("Document deleted"),
     "evaluation_recorded": _l("Evaluation recorded"),
+    "follow_up_deleted": _l("Draft renewal or addendum deleted"),
 }
 HISTORY_FIELDS = {
     "kind": _l("Kind"),
@@ -242,11 +243,28 @@ def _history_value(name: str, value: Any) -> str:
     return str(value)
 
 
-def _refuse(error: AgreementError, endpoint: str, **values: Any):
-    """Undo the request's changes, show why, and go back to a page."""
-    db.session.rollback()
-    flash(str(error), "error")
-    return redirect(url_for(endpoint, **values))
+def _agreement_page(agreement_id: int, anchor: str | None = None) -> str:
+    """The address of an agreement's page (at one of its sections)."""
+    return url_for("agreements.show_agreement", agreement_id=agreement_id, _anchor=anchor)
+
+
+def _run_button(
+    form: Any, invalid: str, action: Callable[..., Any], *args: Any, **kwargs: Any
+) -> bool:
+    """Carry out a small form posted from the agreement page, which the answer redirects to.
+
+    That page does not show the form again, so why it was refused is flashed instead:
+    `invalid` when the input is not valid, else the service's reason.
+    """
+    if not form.validate_on_submit():
+        flash(invalid, "error")
+        return False
+    done, _result = run_service(form, action, *args, **kwargs)
+    if not done:
+        for messages in form.errors.values():
+            for message in messages:
+                flash(str(message), "error")
+    return done
 
 
 # --- list, export ---------------------------------------------------------------------------
@@ -312,26 +330,44 @@ def export_xlsx():
 # --- agreements -----------------------------------------------------------------------------
 
 
+def _agreement_form_page(
+    form: AgreementForm,
+    save: Callable[[], Agreement],
+    *,
+    title: str,
+    saved_message: str,
+    agreement: Agreement | None = None,
+    parent: Agreement | None = None,
+):
+    """Show an agreement form (new, edited or follow-up) and save it with `save` when sent."""
+    _prepare_agreement_form(form, agreement)
+    if not _wants_more_party_rows() and form.validate_on_submit():
+        done, saved = run_service(form, save)
+        if done:
+            flash(saved_message, "success")
+            return redirect(_agreement_page(saved.id))
+    return render_template(
+        "agreements/form.html", form=form, title=title, agreement=agreement, parent=parent
+    )
+
+
+def _initial_data(details: Callable[[], services.AgreementDetails]) -> dict[str, Any] | None:
+    """A form's starting values on the first visit; a sent form keeps what was typed."""
+    return AgreementForm.data_from(details()) if request.method == "GET" else None
+
+
 @bp.route("/new", methods=["GET", "POST"])
 @allow(*EDITORS)
 def new_agreement():
     """Register an agreement with its parties and scope areas."""
     form = NewAgreementForm()
-    _prepare_agreement_form(form)
-    if not _wants_more_party_rows() and form.validate_on_submit():
-        try:
-            agreement = services.create_agreement(
-                form.details(), actor=current_user, status=form.status.data
-            )
-        except AgreementError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("Agreement registered."), "success")
-            return redirect(url_for("agreements.show_agreement", agreement_id=agreement.id))
-    return render_template(
-        "agreements/form.html", form=form, title=_("New agreement"), agreement=None
+    return _agreement_form_page(
+        form,
+        lambda: services.create_agreement(
+            form.details(), actor=current_user, status=form.status.data
+        ),
+        title=_("New agreement"),
+        saved_message=_("Agreement registered."),
     )
 
 
@@ -369,6 +405,7 @@ def show_agreement(agreement_id: int):
         next_due=services.next_evaluation_due(agreement),
         last_evaluated=services.last_evaluated_on(agreement),
         evaluation_overdue=services.evaluation_is_overdue(agreement, today),
+        can_delete=services.can_delete_agreement(agreement),
         history_lines=history_lines,
         history_actions=HISTORY_ACTIONS,
         relation_labels=AGREEMENT_RELATION_LABELS,
@@ -380,21 +417,39 @@ def show_agreement(agreement_id: int):
 def edit_agreement(agreement_id: int):
     """Change an agreement's details (its status changes separately)."""
     agreement = _agreement_or_404(agreement_id)
-    initial = AgreementForm.data_from(services.agreement_details(agreement))
-    form = AgreementForm(data=initial if request.method == "GET" else None)
-    _prepare_agreement_form(form, agreement)
-    if not _wants_more_party_rows() and form.validate_on_submit():
-        try:
-            services.update_agreement(agreement, form.details(), actor=current_user)
-        except AgreementError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("Agreement saved."), "success")
-            return redirect(url_for("agreements.show_agreement", agreement_id=agreement.id))
-    return render_template(
-        "agreements/form.html", form=form, title=_("Edit agreement"), agreement=agreement
+    form = AgreementForm(data=_initial_data(lambda: services.agreement_details(agreement)))
+    return _agreement_form_page(
+        form,
+        lambda: services.update_agreement(agreement, form.details(), actor=current_user),
+        title=_("Edit agreement"),
+        saved_message=_("Agreement saved."),
+        agreement=agreement,
+    )
+
+
+@bp.route("/<int:agreement_id>/follow-up/<relation>", methods=["GET", "POST"])
+@allow(*EDITORS)
+def follow_up(agreement_id: int, relation: str):
+    """Register a renewal of, or an addendum to, an agreement, prefilled from it."""
+    if relation not in {item.value for item in AgreementRelation}:
+        abort(404)
+    parent = _agreement_or_404(agreement_id)
+    form = NewAgreementForm(
+        data=_initial_data(lambda: services.follow_up_details(parent, relation))
+    )
+    title = (
+        _("Renewal of “%(title)s”", title=parent.title)
+        if relation == AgreementRelation.RENEWAL
+        else _("Addendum to “%(title)s”", title=parent.title)
+    )
+    return _agreement_form_page(
+        form,
+        lambda: services.create_follow_up(
+            parent, relation, form.details(), actor=current_user, status=form.status.data
+        ),
+        title=title,
+        saved_message=_("Agreement registered."),
+        parent=parent,
     )
 
 
@@ -405,51 +460,37 @@ def change_status(agreement_id: int):
     agreement = _agreement_or_404(agreement_id)
     form = StatusForm()
     form.use_choices(services.allowed_next_statuses(agreement))
-    if not form.validate_on_submit():
-        flash(_("Choose one of the statuses offered."), "error")
-        return redirect(url_for("agreements.show_agreement", agreement_id=agreement.id))
-    try:
-        services.change_status(agreement, form.status.data, actor=current_user)
-    except AgreementError as error:
-        return _refuse(error, "agreements.show_agreement", agreement_id=agreement.id)
-    db.session.commit()
-    flash(
-        _("Status changed to “%(status)s”.", status=AgreementStatus(agreement.status).label),
-        "success",
-    )
-    return redirect(url_for("agreements.show_agreement", agreement_id=agreement.id))
+    if _run_button(
+        form,
+        _("Choose one of the statuses offered."),
+        services.change_status,
+        agreement,
+        form.status.data,
+        actor=current_user,
+    ):
+        flash(
+            _("Status changed to “%(status)s”.", status=AgreementStatus(agreement.status).label),
+            "success",
+        )
+    return redirect(_agreement_page(agreement.id))
 
 
-@bp.route("/<int:agreement_id>/follow-up/<relation>", methods=["GET", "POST"])
+@bp.route("/<int:agreement_id>/delete", methods=["GET", "POST"])
 @allow(*EDITORS)
-def follow_up(agreement_id: int, relation: str):
-    """Register a renewal of, or an addendum to, an agreement, prefilled from it."""
-    if relation not in {item.value for item in AgreementRelation}:
-        abort(404)
-    parent = _agreement_or_404(agreement_id)
-    initial = AgreementForm.data_from(services.follow_up_details(parent, relation))
-    form = NewAgreementForm(data=initial if request.method == "GET" else None)
-    _prepare_agreement_form(form)
-    if not _wants_more_party_rows() and form.validate_on_submit():
-        try:
-            agreement = services.create_follow_up(
-                parent, relation, form.details(), actor=current_user, status=form.status.data
-            )
-        except AgreementError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("Agreement registered."), "success")
-            return redirect(url_for("agreements.show_agreement", agreement_id=agreement.id))
-    title = (
-        _("Renewal of “%(title)s”", title=parent.title)
-        if relation == AgreementRelation.RENEWAL
-        else _("Addendum to “%(title)s”", title=parent.title)
-    )
-    return render_template(
-        "agreements/form.html", form=form, title=title, agreement=None, parent=parent
-    )
+def delete_agreement(agreement_id: int):
+    """Ask for confirmation, then delete a draft registered by mistake (documents too)."""
+    agreement = _agreement_or_404(agreement_id)
+    if not services.can_delete_agreement(agreement):
+        flash(str(services.DRAFTS_ONLY_DELETED), "error")
+        return redirect(_agreement_page(agreement.id))
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        title = str(agreement.title)
+        done, _result = run_service(form, services.delete_agreement, agreement, actor=current_user)
+        if done:
+            flash(_("The draft “%(title)s” was deleted.", title=title), "success")
+            return redirect(url_for("agreements.list_agreements"))
+    return render_template("agreements/delete_agreement.html", form=form, agreement=agreement)
 
 
 # --- obligations ----------------------------------------------------------------------------
@@ -474,26 +515,19 @@ def new_obligation(agreement_id: int):
     form = ObligationForm()
     form.use_choices(agreement.partners)
     if form.validate_on_submit():
-        try:
-            services.add_obligation(
-                agreement,
-                partner_id=form.partner_id.data,
-                description=form.description.data,
-                due_on=form.due_on.data,
-                status=form.status.data,
-                actor=current_user,
-            )
-        except AgreementError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
+        done, _result = run_service(
+            form,
+            services.add_obligation,
+            agreement,
+            partner_id=form.partner_id.data,
+            description=form.description.data,
+            due_on=form.due_on.data,
+            status=form.status.data,
+            actor=current_user,
+        )
+        if done:
             flash(_("Obligation added."), "success")
-            return redirect(
-                url_for(
-                    "agreements.show_agreement", agreement_id=agreement.id, _anchor="obligations"
-                )
-            )
+            return redirect(_agreement_page(agreement.id, "obligations"))
     return render_template("agreements/obligation_form.html", form=form, agreement=agreement)
 
 
@@ -503,34 +537,32 @@ def update_obligation(agreement_id: int, obligation_id: int):
     """Record progress on an obligation."""
     obligation = _obligation_or_404(agreement_id, obligation_id)
     form = ObligationStatusForm(prefix=f"obligation-{obligation.id}")
-    back = url_for("agreements.show_agreement", agreement_id=agreement_id, _anchor="obligations")
-    if not form.validate_on_submit():
-        flash(_("Choose one of the statuses offered."), "error")
-        return redirect(back)
-    try:
-        services.set_obligation_status(obligation, form.status.data, actor=current_user)
-    except AgreementError as error:
-        return _refuse(error, "agreements.show_agreement", agreement_id=agreement_id)
-    db.session.commit()
-    flash(_("Obligation updated."), "success")
-    return redirect(back)
+    if _run_button(
+        form,
+        _("Choose one of the statuses offered."),
+        services.set_obligation_status,
+        obligation,
+        form.status.data,
+        actor=current_user,
+    ):
+        flash(_("Obligation updated."), "success")
+    return redirect(_agreement_page(agreement_id, "obligations"))
 
 
 @bp.post("/<int:agreement_id>/obligations/<int:obligation_id>/delete")
 @allow(*EDITORS)
 def delete_obligation(agreement_id: int, obligation_id: int):
-    """Remove an obligation."""
+    """Remove an obligation entered by mistake (one already rated is cancelled instead)."""
     obligation = _obligation_or_404(agreement_id, obligation_id)
-    form = ConfirmForm()
-    if form.validate_on_submit():
-        services.remove_obligation(obligation, actor=current_user)
-        db.session.commit()
+    if _run_button(
+        ConfirmForm(),
+        _("The form expired. Please submit it again."),
+        services.remove_obligation,
+        obligation,
+        actor=current_user,
+    ):
         flash(_("Obligation removed."), "success")
-    else:
-        flash(_("The form expired. Please submit it again."), "error")
-    return redirect(
-        url_for("agreements.show_agreement", agreement_id=agreement_id, _anchor="obligations")
-    )
+    return redirect(_agreement_page(agreement_id, "obligations"))
 
 
 # --- documents ------------------------------------------------------------------------------
@@ -555,19 +587,17 @@ def upload_document(agreement_id: int):
         upload = form.file.data
         # Read one byte past the limit: enough to know a file is too large.
         data = upload.stream.read(storage.max_document_bytes() + 1)
-        try:
-            document = services.upload_document(
-                agreement, filename=upload.filename, data=data, actor=current_user
-            )
-        except AgreementError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
+        done, document = run_service(
+            form,
+            services.upload_document,
+            agreement,
+            filename=upload.filename,
+            data=data,
+            actor=current_user,
+        )
+        if done:
             flash(_("Document “%(name)s” uploaded.", name=document.original_filename), "success")
-            return redirect(
-                url_for("agreements.show_agreement", agreement_id=agreement.id, _anchor="documents")
-            )
+            return redirect(_agreement_page(agreement.id, "documents"))
     return render_template(
         "agreements/upload_document.html",
         form=form,
@@ -604,12 +634,10 @@ def delete_document(agreement_id: int, document_id: int):
     form = ConfirmForm()
     if form.validate_on_submit():
         name = document.original_filename
-        services.delete_document(document, actor=current_user)
-        db.session.commit()
-        flash(_("Document “%(name)s” deleted.", name=name), "success")
-        return redirect(
-            url_for("agreements.show_agreement", agreement_id=agreement_id, _anchor="documents")
-        )
+        done, _result = run_service(form, services.delete_document, document, actor=current_user)
+        if done:
+            flash(_("Document “%(name)s” deleted.", name=name), "success")
+            return redirect(_agreement_page(agreement_id, "documents"))
     return render_template("agreements/delete_document.html", form=form, document=document)
 
 
@@ -630,30 +658,21 @@ def new_evaluation(agreement_id: int):
         agreement.obligations, data=defaults if request.method == "GET" else None
     )
     if form.validate_on_submit():
-        name = form.evaluator_name.data
-        try:
-            services.record_evaluation(
-                agreement,
-                evaluated_on=form.evaluated_on.data,
-                evaluator_name=name,
-                evaluator=current_user if name.strip() == current_user.name else None,
-                overall_rating=form.overall_rating.data,
-                obligation_ratings=form.obligation_ratings(),
-                findings=form.findings.data,
-                follow_up=form.follow_up.data,
-                actor=current_user,
-            )
-        except AgreementError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
+        done, _result = run_service(
+            form,
+            services.record_evaluation,
+            agreement,
+            evaluated_on=form.evaluated_on.data,
+            evaluator_name=form.evaluator_name.data,
+            overall_rating=form.overall_rating.data,
+            obligation_ratings=form.obligation_ratings(),
+            findings=form.findings.data,
+            follow_up=form.follow_up.data,
+            actor=current_user,
+        )
+        if done:
             flash(_("Evaluation recorded."), "success")
-            return redirect(
-                url_for(
-                    "agreements.show_agreement", agreement_id=agreement.id, _anchor="evaluations"
-                )
-            )
+            return redirect(_agreement_page(agreement.id, "evaluations"))
     return render_template(
         "agreements/evaluation_form.html",
         form=form,
@@ -667,7 +686,7 @@ def new_evaluation(agreement_id: int):
 def overdue_evaluations():
     """Agreements in force whose periodic evaluation is due or overdue."""
     today = services.registry_today()
-    query = services.overdue_evaluations(today).options(
+    query = services.evaluations_due_by(today).options(
         *_list_options(), selectinload(Agreement.evaluations)
     )
     page = paginate(query)
@@ -698,13 +717,10 @@ def new_scope_area():
     """Add a scope area."""
     form = ScopeAreaForm()
     if form.validate_on_submit():
-        try:
-            area = services.create_scope_area(form.name.data, actor=current_user)
-        except AgreementError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
+        done, area = run_service(
+            form, services.create_scope_area, form.name.data, actor=current_user
+        )
+        if done:
             flash(_("Scope area “%(name)s” added.", name=area.name), "success")
             return redirect(url_for("agreements.list_scope_areas"))
     return render_template("agreements/scope_area_form.html", form=form, area=None)
@@ -717,15 +733,15 @@ def edit_scope_area(area_id: int):
     area = db.get_or_404(ScopeArea, area_id)
     form = ScopeAreaForm(obj=area if request.method == "GET" else None)
     if form.validate_on_submit():
-        try:
-            services.update_scope_area(
-                area, name=form.name.data, active=form.active.data, actor=current_user
-            )
-        except AgreementError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
+        done, _result = run_service(
+            form,
+            services.update_scope_area,
+            area,
+            name=form.name.data,
+            active=form.active.data,
+            actor=current_user,
+        )
+        if done:
             flash(_("Scope area “%(name)s” saved.", name=area.name), "success")
             return redirect(url_for("agreements.list_scope_areas"))
     return render_template("agreements/scope_area_form.html", form=form, area=area)

@@ -106,6 +106,13 @@ def set_roles(user: User, roles: Iterable[Role], *, actor: User) -> None:
     db.session.flush()
 
 
+def grant_role(user: User, role: Role) -> None:
+    """Add one role to an account (registering as a delegate links an existing account)."""
+    if not user.has_role(role):
+        user.role_grants.append(UserRole(role=str(role)))
+        db.session.flush()
+
+
 def update_account(user: User, *, roles: Iterable[Role], active: bool, actor: User) -> None:
     """An administrator's change of an account's roles and status."""
     set_roles(user, roles, actor=actor)

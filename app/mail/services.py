@@ -40,10 +40,15 @@ def render_email(template: str, language: str, **context: Any) -> tuple[str, str
     return subject.removeprefix("Subject:").strip(), body.strip() + "\n"
 
 
+def _rendered_mail(to: str, language: str, template: str, **context: Any) -> OutgoingMail:
+    """A templated message rendered in the recipient's language, ready to deliver."""
+    subject, body = render_email(template, language, **context)
+    return OutgoingMail(to=to, subject=subject, body=body, language=language)
+
+
 def send_email(to: str, language: str, template: str, **context: Any) -> OutgoingMail:
     """Queue a templated message; it leaves only if the current transaction commits."""
-    subject, body = render_email(template, language, **context)
-    mail = OutgoingMail(to=to, subject=subject, body=body, language=language)
+    mail = _rendered_mail(to, language, template, **context)
     # Begin the transaction now so that a rollback (which discards the outbox) always follows.
     db.session.connection()
     db.session.info.setdefault(_OUTBOX_KEY, []).append(mail)
@@ -84,6 +89,17 @@ def deliver(mails: list[OutgoingMail]) -> None:
             smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
         for message in messages:
             smtp.send_message(message)
+
+
+def deliver_now(to: str, language: str, template: str, **context: Any) -> OutgoingMail:
+    """Render a templated message and send it at once, whatever the transaction does.
+
+    For batch jobs that must know a message left before recording it: an SMTP failure
+    raises (OSError or smtplib.SMTPException) instead of being logged and forgotten.
+    """
+    mail = _rendered_mail(to, language, template, **context)
+    deliver([mail])
+    return mail
 
 
 @event.listens_for(Session, "after_commit")

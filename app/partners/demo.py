@@ -6,7 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from app.partners.models import Partner, PartnerKind
-from app.partners.services import add_contact, create_partner, find_partner
+from app.partners.services import (
+    ContactDetails,
+    PartnerDetails,
+    add_contact,
+    create_partner,
+    find_partner,
+)
 
 SIGNED_2025 = "Signed a cooperation agreement with Ditjenpas in Jakarta on 2 October 2025."
 FICTITIOUS_CONTACTS = "Contact persons are fictitious demo data."
@@ -236,7 +242,7 @@ def _load_partner(demo: DemoPartner) -> Partner:
     partner = find_partner(demo.name, demo.country)
     if partner is not None:
         return partner
-    partner = create_partner(
+    details = PartnerDetails(
         name=demo.name,
         kind=demo.kind.value,
         country=demo.country,
@@ -244,15 +250,13 @@ def _load_partner(demo: DemoPartner) -> Partner:
         address=demo.address,
         website=demo.website,
         notes=demo.notes,
-        actor=None,
     )
+    # The demo's partners are known to be distinct organisations, whatever their names.
+    partner = create_partner(details, actor=None, confirmed_similar=True)
     for contact in demo.contacts:
         add_contact(
             partner,
-            name=contact.name,
-            position=contact.position,
-            email=contact.email,
-            phone=contact.phone,
+            ContactDetails(contact.name, contact.position, contact.email, contact.phone),
             actor=None,
         )
     return partner

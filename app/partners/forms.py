@@ -112,6 +112,22 @@ class PartnerForm(KongresForm):
     # The name the similar-names warning was shown for: submitting it again means "create anyway".
     confirmed_name = HiddenField()
 
+    def details(self) -> services.PartnerDetails:
+        """The validated input as the partner service takes it."""
+        return services.PartnerDetails(
+            name=self.name.data,
+            kind=self.kind.data,
+            country=self.country.data,
+            acronym=self.acronym.data,
+            address=self.address.data,
+            website=self.website.data,
+            notes=self.notes.data,
+        )
+
+    def similar_names_confirmed(self) -> bool:
+        """Whether the user saw the similar-names warning for this very name and went on."""
+        return bool(self.name.data) and self.confirmed_name.data == self.name.data
+
 
 class ContactForm(KongresForm):
     """A person to contact at a partner."""
@@ -129,6 +145,15 @@ class ContactForm(KongresForm):
     )
     email = EmailField(_l("Email"), validators=[Optional(), PartnerCheck(services.clean_email)])
     phone = TelField(_l("Telephone"), validators=[Optional(), PartnerCheck(services.clean_phone)])
+
+    def details(self) -> services.ContactDetails:
+        """The validated input as the partner service takes it."""
+        return services.ContactDetails(
+            name=self.name.data,
+            position=self.position.data,
+            email=self.email.data,
+            phone=self.phone.data,
+        )
 
 
 class DeletePartnerForm(KongresForm):
@@ -148,7 +173,7 @@ class PartnerFilterForm(KongresForm):
 
     q = SearchField(
         _l("Search"),
-        validators=[Optional(), Length(max=services.NAME_MAX, message=TOO_LONG)],
+        validators=[Optional(), Length(max=services.SEARCH_MAX, message=TOO_LONG)],
         description=_l("Name, acronym, or a contact's name or email"),
     )
     # Defaults of "" make an unfiltered list valid (no value means "all").

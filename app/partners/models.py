@@ -6,11 +6,22 @@ import re
 import unicodedata
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, String, Text, UniqueConstraint, func
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.auth.models import User
 from app.extensions import db
 
 
@@ -118,3 +129,24 @@ class Contact(db.Model):
     phone: Mapped[str | None] = mapped_column(String(50))
 
     partner: Mapped[Partner] = relationship(back_populates="contacts")
+
+
+class PartnerHistory(db.Model):
+    """Who changed what in a partner or its contacts, and when; kept after a partner's deletion."""
+
+    __tablename__ = "partner_history"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # SET NULL, not CASCADE: the log of a deleted partner (and of its deletion) stays.
+    partner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("partners.id", ondelete="SET NULL"), index=True
+    )
+    # The partner's name when the entry was written: the one clue left once it is deleted.
+    partner_name: Mapped[str] = mapped_column(String(300))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    action: Mapped[str] = mapped_column(String(64))
+    # {field: [old, new]}
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    actor: Mapped[User | None] = relationship()

@@ -3,24 +3,26 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from difflib import SequenceMatcher
 from functools import cache
+from typing import Any
 from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
-from flask import current_app
 from flask_babel import LazyString, force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, false, func, or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from app import validation
 from app.auth.models import User
 from app.errors import DomainError
 from app.extensions import db
 from app.i18n.formatting import country_choices, country_name
-from app.partners.models import Contact, Partner, PartnerKind, name_key
+from app.partners.models import Contact, Partner, PartnerHistory, PartnerKind, name_key
 
 NAME_MAX = 300
 ACRONYM_MAX = 50
@@ -31,13 +33,14 @@ CONTACT_NAME_MAX = 200
 POSITION_MAX = 200
 EMAIL_MAX = 254
 PHONE_MAX = 50
+# Longer search text finds nothing more and only makes the query slower.
+SEARCH_MAX = 200
 
 SIMILAR_LIMIT = 5
 SIMILAR_RATIO = 0.8
 # "PT", "CV" or "UN" would be contained in half the registry; shorter keys only match exactly.
 MIN_CONTAINED_LENGTH = 4
 
-# PostgreSQL refuses NUL in text and other control characters only hide mischief.
 _PHONE = re.compile(r"^\+?[0-9 ()./-]+(?: ?(?:ext\.?|x) ?[0-9]+)?$", re.IGNORECASE)
 _MIN_PHONE_DIGITS = 5
 _HOST = re.compile(r"^[\w-]+(?:\.[\w-]+)+$")
@@ -140,19 +143,36 @@ def clean_phone(number: str | None) -> str | None:
     return text
 
 
-def _partner_fields(
-    *,
-    name: str | None,
-    acronym: str | None,
-    kind: str | None,
-    country: str | None,
-    address: str | None,
-    website: str | None,
-    notes: str | None,
-) -> dict[str, str | None]:
+@dataclass(frozen=True)
+class PartnerDetails:
+    """Everything a person enters about a partner organisation."""
+
+    name: str | None
+    kind: str | None
+    country: str | None
+    acronym: str | None = None
+    address: str | None = None
+    website: str | None = None
+    notes: str | None = None
+
+
+@dataclass(frozen=True)
+class ContactDetails:
+    """Everything a person enters about a contact at a partner."""
+
+    name: str | None
+    position: str | None = None
+    email: str | None = None
+    phone: str | None = None
+
+
+def _partner_fields(details: PartnerDetails) -> dict[str, str | None]:
     """Every partner field checked and cleaned, ready to set on the model."""
     clean_name = clean_text(
-        name, field="name", max_length=NAME_MAX, required=_l("Enter the organisation's name.")
+        details.name,
+        field="name",
+        max_length=NAME_MAX,
+        required=_l("Enter the organisation's name."),
     )
     key = name_key(clean_name)
     if not key:
@@ -162,33 +182,121 @@ def _partner_fields(
     return {
         "name": clean_name,
         "name_key": key,
-        "acronym": clean_text(acronym, field="acronym", max_length=ACRONYM_MAX),
-        "kind": clean_kind(kind),
-        "country": clean_country(country),
-        "address": clean_text(address, field="address", max_length=ADDRESS_MAX, multiline=True),
-        "website": clean_website(website),
-        "notes": clean_text(notes, field="notes", max_length=NOTES_MAX, multiline=True),
+        "acronym": clean_text(details.acronym, field="acronym", max_length=ACRONYM_MAX),
+        "kind": clean_kind(details.kind),
+        "country": clean_country(details.country),
+        "address": clean_text(
+            details.address, field="address", max_length=ADDRESS_MAX, multiline=True
+        ),
+        "website": clean_website(details.website),
+        "notes": clean_text(details.notes, field="notes", max_length=NOTES_MAX, multiline=True),
     }
 
 
-def _contact_fields(
-    *, name: str | None, position: str | None, email: str | None, phone: str | None
-) -> dict[str, str | None]:
+def _contact_fields(details: ContactDetails) -> dict[str, str | None]:
     """Every contact field checked and cleaned."""
     return {
         "name": clean_text(
-            name,
+            details.name,
             field="name",
             max_length=CONTACT_NAME_MAX,
             required=_l("Enter the contact's name."),
         ),
-        "position": clean_text(position, field="position", max_length=POSITION_MAX),
-        "email": clean_email(email),
-        "phone": clean_phone(phone),
+        "position": clean_text(details.position, field="position", max_length=POSITION_MAX),
+        "email": clean_email(details.email),
+        "phone": clean_phone(details.phone),
     }
 
 
+# --- history --------------------------------------------------------------------------------
+
+# The fields a partner's history compares; name_key only mirrors the name.
+PARTNER_HISTORY_FIELDS = ("name", "acronym", "kind", "country", "address", "website", "notes")
+
+
+def _partner_snapshot(partner: Partner) -> dict[str, str | None]:
+    """A partner's fields as history stores them."""
+    return {name: getattr(partner, name) for name in PARTNER_HISTORY_FIELDS}
+
+
+def _contact_snapshot(contact: Contact) -> dict[str, str | None]:
+    """A contact's fields as history stores them ("contact" is its name)."""
+    return {
+        "contact": contact.name,
+        "position": contact.position,
+        "email": contact.email,
+        "phone": contact.phone,
+    }
+
+
+def _differences(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """The fields whose values changed, as {field: [old, new]}."""
+    return {
+        key: [before.get(key), value] for key, value in after.items() if before.get(key) != value
+    }
+
+
+def _record_history(
+    partner: Partner,
+    action: str,
+    changes: Mapping[str, list[Any]],
+    actor: User | None,
+    *,
+    deleted: bool = False,
+) -> PartnerHistory:
+    """Write down who did what to a partner; a deleted partner's entry keeps only its name."""
+    entry = PartnerHistory(
+        partner_id=None if deleted else partner.id,
+        partner_name=partner.name,
+        action=action,
+        changes=dict(changes),
+        actor_id=actor.id if actor is not None else None,
+    )
+    db.session.add(entry)
+    return entry
+
+
+def partner_history(partner_id: int, limit: int) -> list[PartnerHistory]:
+    """A partner's latest history entries, newest first, with who made them."""
+    return list(
+        db.session.scalars(
+            select(PartnerHistory)
+            .where(PartnerHistory.partner_id == partner_id)
+            # Entries written in one transaction share a timestamp; the id keeps their order.
+            .order_by(PartnerHistory.at.desc(), PartnerHistory.id.desc())
+            .limit(limit)
+            .options(joinedload(PartnerHistory.actor))
+        )
+    )
+
+
 # --- partners -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SimilarPartner:
+    """An existing partner whose name resembles a new one, as the warning lists it."""
+
+    id: int
+    display_name: str
+    country: str
+
+
+class SimilarNamesError(PartnerError):
+    """A new partner's name resembles existing ones: the user must confirm it is another."""
+
+    def __init__(self, matches: list[Partner]):
+        super().__init__(
+            _l(
+                "Partners with similar names are already registered. Open one of them if it is "
+                "the same organisation; if yours is a different one, choose “Create anyway”."
+            ),
+            "similar_names",
+        )
+        # Plain values: the caller rolls back, which would expire the partners themselves.
+        self.matches = [
+            SimilarPartner(partner.id, partner.display_name, partner.country) for partner in matches
+        ]
 
 
 def _duplicate_error(name: str, country: str) -> PartnerError:
@@ -206,23 +314,24 @@ def _duplicate_error(name: str, country: str) -> PartnerError:
     )
 
 
-def find_partner(name: str, country: str) -> Partner | None:
+def _partner_named(name: str, country: str, exclude_id: int | None = None) -> Partner | None:
     """The partner with this name (compared by its folded key) in this country, if any."""
-    return db.session.scalar(
-        select(Partner).where(
-            Partner.name_key == name_key(name), Partner.country == country.upper()
-        )
-    )
-
-
-def check_not_duplicate(name: str, country: str, exclude_id: int | None = None) -> None:
-    """Refuse a name (compared by its folded key) and country another partner already has."""
     query = select(Partner).where(
         Partner.name_key == name_key(name or ""), Partner.country == (country or "").upper()
     )
     if exclude_id is not None:
         query = query.where(Partner.id != exclude_id)
-    existing = db.session.scalar(query.limit(1))
+    return db.session.scalar(query.limit(1))
+
+
+def find_partner(name: str, country: str) -> Partner | None:
+    """The partner with this name (compared by its folded key) in this country, if any."""
+    return _partner_named(name, country)
+
+
+def check_not_duplicate(name: str, country: str, exclude_id: int | None = None) -> None:
+    """Refuse a name (compared by its folded key) and country another partner already has."""
+    existing = _partner_named(name, country, exclude_id)
     if existing is not None:
         raise _duplicate_error(existing.name, existing.country)
 
@@ -238,80 +347,52 @@ def _write_refusing_duplicate(change: Callable[[], None], name: str, country: st
         raise _duplicate_error(name, country) from exc
 
 
-def _audit(action: str, partner: Partner, actor: User | None) -> None:
-    """Note who changed which partner in the application log."""
-    current_app.logger.info(
-        "partner %s: %s (id %s) by user %s",
-        action,
-        partner.name,
-        partner.id,
-        actor.id if actor is not None else "-",
-    )
-
-
 def create_partner(
-    *,
-    name: str,
-    kind: str,
-    country: str,
-    acronym: str | None = None,
-    address: str | None = None,
-    website: str | None = None,
-    notes: str | None = None,
-    actor: User | None,
+    details: PartnerDetails, *, actor: User | None, confirmed_similar: bool = False
 ) -> Partner:
-    """Register a partner organisation; the same name in the same country is refused."""
-    fields = _partner_fields(
-        name=name,
-        acronym=acronym,
-        kind=kind,
-        country=country,
-        address=address,
-        website=website,
-        notes=notes,
-    )
+    """Register a partner organisation. The same name in the same country is refused; a name
+    resembling other partners' is refused until the user confirms it is another organisation."""
+    fields = _partner_fields(details)
+    # A true duplicate is refused at once, before any "similar names" question.
     check_not_duplicate(fields["name"], fields["country"])
+    if not confirmed_similar:
+        similar = similar_partners(fields["name"], acronym=fields["acronym"])
+        if similar:
+            raise SimilarNamesError(similar)
     partner = Partner(**fields)
     _write_refusing_duplicate(lambda: db.session.add(partner), fields["name"], fields["country"])
-    _audit("created", partner, actor)
+    _record_history(partner, "created", _differences({}, _partner_snapshot(partner)), actor)
     return partner
 
 
-def update_partner(
-    partner: Partner,
-    *,
-    name: str,
-    kind: str,
-    country: str,
-    acronym: str | None = None,
-    address: str | None = None,
-    website: str | None = None,
-    notes: str | None = None,
-    actor: User | None,
-) -> None:
+def update_partner(partner: Partner, details: PartnerDetails, *, actor: User | None) -> None:
     """Change a partner's details; it may not take another partner's name and country."""
-    fields = _partner_fields(
-        name=name,
-        acronym=acronym,
-        kind=kind,
-        country=country,
-        address=address,
-        website=website,
-        notes=notes,
-    )
+    fields = _partner_fields(details)
     check_not_duplicate(fields["name"], fields["country"], exclude_id=partner.id)
+    before = _partner_snapshot(partner)
 
     def change() -> None:
         for attribute, value in fields.items():
             setattr(partner, attribute, value)
 
     _write_refusing_duplicate(change, fields["name"], fields["country"])
-    _audit("updated", partner, actor)
+    changes = _differences(before, _partner_snapshot(partner))
+    if changes:
+        _record_history(partner, "updated", changes, actor)
 
 
 def delete_partner(partner: Partner, *, actor: User | None) -> None:
-    """Delete a partner and its contacts; refused while an agreement or other record names it."""
+    """Delete a partner and its contacts; refused while an agreement or other record names it.
+
+    Its history stays, with an entry saying who deleted it and what it held.
+    """
     name = partner.name
+    last_state: dict[str, list[Any]] = {
+        key: [value, None] for key, value in _partner_snapshot(partner).items() if value
+    }
+    contacts = [contact.name for contact in partner.contacts]
+    if contacts:
+        last_state["contacts"] = [contacts, None]
     try:
         with db.session.begin_nested():
             db.session.delete(partner)
@@ -326,52 +407,40 @@ def delete_partner(partner: Partner, *, actor: User | None) -> None:
             ),
             "partner_in_use",
         ) from exc
-    _audit("deleted", partner, actor)
+    _record_history(partner, "deleted", last_state, actor, deleted=True)
 
 
 # --- contacts -------------------------------------------------------------------------------
 
 
-def add_contact(
-    partner: Partner,
-    *,
-    name: str,
-    position: str | None = None,
-    email: str | None = None,
-    phone: str | None = None,
-    actor: User | None,
-) -> Contact:
+def add_contact(partner: Partner, details: ContactDetails, *, actor: User | None) -> Contact:
     """Add a person to contact at a partner."""
-    contact = Contact(**_contact_fields(name=name, position=position, email=email, phone=phone))
+    contact = Contact(**_contact_fields(details))
     partner.contacts.append(contact)
     db.session.flush()
-    _audit("contact added", partner, actor)
+    _record_history(partner, "contact_added", _differences({}, _contact_snapshot(contact)), actor)
     return contact
 
 
-def update_contact(
-    contact: Contact,
-    *,
-    name: str,
-    position: str | None = None,
-    email: str | None = None,
-    phone: str | None = None,
-    actor: User | None,
-) -> None:
+def update_contact(contact: Contact, details: ContactDetails, *, actor: User | None) -> None:
     """Change a contact's details."""
-    fields = _contact_fields(name=name, position=position, email=email, phone=phone)
-    for attribute, value in fields.items():
+    before = _contact_snapshot(contact)
+    for attribute, value in _contact_fields(details).items():
         setattr(contact, attribute, value)
     db.session.flush()
-    _audit("contact updated", contact.partner, actor)
+    changes = _differences(before, _contact_snapshot(contact))
+    if changes:
+        # Which contact it was, also when the name itself did not change.
+        which = {"contact": [before["contact"], contact.name]}
+        _record_history(contact.partner, "contact_updated", {**which, **changes}, actor)
 
 
 def remove_contact(contact: Contact, *, actor: User | None) -> None:
-    """Remove a contact from its partner."""
+    """Remove a contact from its partner; history keeps only the name of who was removed."""
     partner = contact.partner
     partner.contacts.remove(contact)
     db.session.flush()
-    _audit("contact removed", partner, actor)
+    _record_history(partner, "contact_removed", {"contact": [contact.name, None]}, actor)
 
 
 # --- finding partners -----------------------------------------------------------------------
@@ -382,7 +451,7 @@ def search_partners(
 ) -> Select:
     """Partners whose name, acronym or contact matches the text, filtered, ordered by name."""
     statement = select(Partner)
-    text = (query or "").strip()
+    text = (query or "").strip()[:SEARCH_MAX].strip()
     if text:
         key = name_key(text)
         statement = statement.where(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -15,9 +17,9 @@ from app.i18n.formatting import country_name
 from app.pagination import paginate
 from app.partners import services
 from app.partners.forms import ContactForm, DeletePartnerForm, PartnerFilterForm, PartnerForm
-from app.partners.models import Contact, Partner
+from app.partners.models import Contact, Partner, PartnerHistory, PartnerKind
 from app.partners.panels import partner_panels
-from app.web import show_domain_error
+from app.web import run_service
 
 bp = Blueprint("partners", __name__, url_prefix="/partners", template_folder="templates")
 
@@ -25,13 +27,30 @@ READERS = (Role.ADMIN, Role.ORGANISER, Role.REGISTRY_OFFICER)
 EDITORS = (Role.ADMIN, Role.REGISTRY_OFFICER)
 PARTNERS_PER_PAGE = 25
 
-PARTNER_FIELDS = ("name", "acronym", "kind", "country", "address", "website", "notes")
-CONTACT_FIELDS = ("name", "position", "email", "phone")
-
-
-def _form_values(form: PartnerForm | ContactForm, names: tuple[str, ...]) -> dict[str, str]:
-    """The named fields' submitted values, as keyword arguments for a service."""
-    return {name: getattr(form, name).data for name in names}
+# How many history entries the partner page shows, newest first.
+HISTORY_SHOWN = 20
+HISTORY_ACTIONS = {
+    "created": _l("Partner registered"),
+    "updated": _l("Details changed"),
+    "deleted": _l("Partner deleted"),
+    "contact_added": _l("Contact added"),
+    "contact_updated": _l("Contact changed"),
+    "contact_removed": _l("Contact removed"),
+}
+HISTORY_FIELDS = {
+    "name": _l("Name of the organisation"),
+    "acronym": _l("Acronym"),
+    "kind": _l("Kind of organisation"),
+    "country": _l("Country"),
+    "address": _l("Address"),
+    "website": _l("Website"),
+    "notes": _l("Notes"),
+    "contacts": _l("Contacts"),
+    "contact": _l("Contact"),
+    "position": _l("Position"),
+    "email": _l("Email"),
+    "phone": _l("Telephone"),
+}
 
 
 def _can_edit() -> bool:
@@ -77,15 +96,15 @@ def list_partners():
     )
 
 
-def _unconfirmed_similar_partners(form: PartnerForm) -> list[Partner]:
-    """Partners resembling the new one, unless the user saw them already and chose to go on."""
-    # A true duplicate is refused at once, before any "similar names" question.
-    services.check_not_duplicate(form.name.data, form.country.data)
-    if form.confirmed_name.data == form.name.data:
-        return []
-    # Remember what the warning is about: the same name sent again means "create anyway".
-    form.confirmed_name.data = form.name.data
-    return services.similar_partners(form.name.data, acronym=form.acronym.data)
+def _create_keeping_similar(similar: list[services.SimilarPartner], form: PartnerForm) -> Partner:
+    """Create the partner from the form; a similar-names refusal leaves its matches in similar."""
+    try:
+        return services.create_partner(
+            form.details(), actor=current_user, confirmed_similar=form.similar_names_confirmed()
+        )
+    except services.SimilarNamesError as error:
+        similar.extend(error.matches)
+        raise
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -93,25 +112,15 @@ def _unconfirmed_similar_partners(form: PartnerForm) -> list[Partner]:
 def create_partner():
     """Register a partner, after a warning when its name resembles an existing one."""
     form = PartnerForm()
-    similar: list[Partner] = []
+    similar: list[services.SimilarPartner] = []
     if form.validate_on_submit():
-        try:
-            similar = _unconfirmed_similar_partners(form)
-            partner = (
-                None
-                if similar
-                else services.create_partner(
-                    **_form_values(form, PARTNER_FIELDS), actor=current_user
-                )
-            )
-        except services.PartnerError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            if partner is not None:
-                db.session.commit()
-                flash(_("Partner %(name)s created.", name=partner.name), "success")
-                return redirect(url_for("partners.show_partner", partner_id=partner.id))
+        created, partner = run_service(form, _create_keeping_similar, similar, form)
+        if created:
+            flash(_("Partner %(name)s created.", name=partner.name), "success")
+            return redirect(url_for("partners.show_partner", partner_id=partner.id))
+        if similar:
+            # Remember what the warning is about: the same name sent again means "create anyway".
+            form.confirmed_name.data = form.name.data
     return render_template("partners/form.html", form=form, partner=None, similar=similar)
 
 
@@ -143,20 +152,45 @@ def _render_partner(
     partner: Partner,
     contact_form: ContactForm | None = None,
     delete_form: DeletePartnerForm | None = None,
-    status: int = 200,
 ):
     """The partner page, with its contact and delete forms (fresh or with errors)."""
-    return (
-        render_template(
-            "partners/show.html",
-            partner=partner,
-            panels=partner_panels(partner),
-            can_edit=_can_edit(),
-            contact_form=contact_form or ContactForm(formdata=None),
-            delete_form=delete_form or DeletePartnerForm(formdata=None),
-        ),
-        status,
+    return render_template(
+        "partners/show.html",
+        partner=partner,
+        panels=partner_panels(partner),
+        history=services.partner_history(partner.id, HISTORY_SHOWN),
+        history_shown=HISTORY_SHOWN,
+        history_actions=HISTORY_ACTIONS,
+        history_lines=history_lines,
+        can_edit=_can_edit(),
+        contact_form=contact_form or ContactForm(formdata=None),
+        delete_form=delete_form or DeletePartnerForm(formdata=None),
     )
+
+
+def history_lines(entry: PartnerHistory) -> list[tuple[str, str, str | None]]:
+    """A history entry as (field, old, new) in words; new is None for a line stating one value."""
+    lines = []
+    for name, (old, new) in (entry.changes or {}).items():
+        label = str(HISTORY_FIELDS.get(name, name))
+        if old == new or old is None:
+            lines.append((label, _history_value(name, new), None))
+        else:
+            lines.append((label, _history_value(name, old), _history_value(name, new)))
+    return lines
+
+
+def _history_value(name: str, value: Any) -> str:
+    """One stored history value in the reader's language."""
+    if value is None or value == "" or value == []:
+        return "—"
+    if isinstance(value, list):
+        return "; ".join(_history_value(name, item) for item in value)
+    if name == "kind" and value in set(PartnerKind):
+        return PartnerKind(value).label
+    if name == "country":
+        return country_name(value)
+    return str(value)
 
 
 @bp.get("/<int:partner_id>")
@@ -173,15 +207,10 @@ def edit_partner(partner_id: int):
     partner = db.get_or_404(Partner, partner_id)
     form = PartnerForm(obj=partner)
     if form.validate_on_submit():
-        try:
-            services.update_partner(
-                partner, **_form_values(form, PARTNER_FIELDS), actor=current_user
-            )
-        except services.PartnerError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
+        saved, _result = run_service(
+            form, services.update_partner, partner, form.details(), actor=current_user
+        )
+        if saved:
             flash(_("Partner %(name)s saved.", name=partner.name), "success")
             return redirect(url_for("partners.show_partner", partner_id=partner.id))
     return render_template("partners/form.html", form=form, partner=partner, similar=[])
@@ -193,18 +222,13 @@ def delete_partner(partner_id: int):
     """Delete a partner once the box is ticked; refused while agreements name it."""
     partner = db.get_or_404(Partner, partner_id)
     form = DeletePartnerForm()
-    if not form.validate():
-        return _render_partner(partner, delete_form=form, status=200)
     name = partner.name
-    try:
-        services.delete_partner(partner, actor=current_user)
-    except services.PartnerError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-        return redirect(url_for("partners.show_partner", partner_id=partner_id))
-    db.session.commit()
-    flash(_("Partner %(name)s deleted.", name=name), "success")
-    return redirect(url_for("partners.list_partners"))
+    if form.validate():
+        deleted, _result = run_service(form, services.delete_partner, partner, actor=current_user)
+        if deleted:
+            flash(_("Partner %(name)s deleted.", name=name), "success")
+            return redirect(url_for("partners.list_partners"))
+    return _render_partner(partner, delete_form=form)
 
 
 @bp.post("/<int:partner_id>/contacts")
@@ -214,18 +238,13 @@ def add_contact(partner_id: int):
     partner = db.get_or_404(Partner, partner_id)
     form = ContactForm()
     if form.validate():
-        try:
-            contact = services.add_contact(
-                partner, **_form_values(form, CONTACT_FIELDS), actor=current_user
-            )
-        except services.PartnerError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
+        added, contact = run_service(
+            form, services.add_contact, partner, form.details(), actor=current_user
+        )
+        if added:
             flash(_("Contact %(name)s added.", name=contact.name), "success")
             return redirect(url_for("partners.show_partner", partner_id=partner_id) + "#contacts")
-    return _render_partner(partner, contact_form=form, status=200)
+    return _render_partner(partner, contact_form=form)
 
 
 @bp.route("/<int:partner_id>/contacts/<int:contact_id>/edit", methods=["GET", "POST"])
@@ -235,15 +254,10 @@ def edit_contact(partner_id: int, contact_id: int):
     contact = _contact_or_404(partner_id, contact_id)
     form = ContactForm(obj=contact)
     if form.validate_on_submit():
-        try:
-            services.update_contact(
-                contact, **_form_values(form, CONTACT_FIELDS), actor=current_user
-            )
-        except services.PartnerError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
+        saved, _result = run_service(
+            form, services.update_contact, contact, form.details(), actor=current_user
+        )
+        if saved:
             flash(_("Contact %(name)s saved.", name=contact.name), "success")
             return redirect(url_for("partners.show_partner", partner_id=partner_id) + "#contacts")
     return render_template("partners/contact_form.html", form=form, contact=contact)

@@ -71,6 +71,28 @@ REGISTRATION_STATUS_LABELS = {
     RegistrationStatus.REFUNDED: _l("Refunded"),
 }
 
+# How each RegistrationHistory.action reads on the delegate's and the organisers' pages.
+HISTORY_ACTION_LABELS = {
+    "created": _l("Created"),
+    "registered": _l("Registered"),
+    "invited": _l("Invited by the head of delegation"),
+    "completed": _l("Details completed"),
+    "delegation_head": _l("Became head of a delegation"),
+    "email_confirmed": _l("Email address confirmed"),
+    "edited": _l("Details changed"),
+    "approved": _l("Approved"),
+    "rejected": _l("Rejected"),
+    "cancelled": _l("Cancelled"),
+    "offer_made": _l("A place was offered"),
+    "offer_expired": _l("The offer expired"),
+    "offer_accepted": _l("Offer accepted"),
+    "paid": _l("Payment received"),
+    "email_resent": _l("Email sent again"),
+    "visa_letter_issued": _l("Visa letter issued"),
+    "visa_letter_revoked": _l("Visa letter revoked"),
+    "personal_data_erased": _l("Personal data erased"),
+}
+
 # States that hold a place of the registration type's capacity (an open waitlist offer does
 # too, while it lasts).
 PLACE_HOLDING = (

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField, ValidationError
 from wtforms.validators import NumberRange, Optional
 
 from app.agreements.models import UNIT_LEVEL_LABELS
+from app.forms import KongresForm
+from app.validation import EARLIEST_DATE, LATEST_DATE
 
-EARLIEST_YEAR = 1945
-LATEST_YEAR = 2100
+EARLIEST_YEAR = EARLIEST_DATE.year
+LATEST_YEAR = LATEST_DATE.year
 
 
-class RegistryFilterForm(FlaskForm):
+class RegistryFilterForm(KongresForm):
     """Signing-year range and level for the registry dashboard."""
 
     class Meta:

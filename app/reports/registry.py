@@ -3,24 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import Integer, Select, and_, case, cast, extract, func, select
+from sqlalchemy import Integer, Select, cast, extract, func, select
 
 from app.agreements.models import (
     AGREEMENT_KIND_LABELS,
     DERIVED_STATUS_LABELS,
-    EXPIRING_WITHIN_DAYS,
     UNIT_LEVEL_LABELS,
     Agreement,
     AgreementParty,
-    AgreementStatus,
     DerivedStatus,
     ScopeArea,
     agreement_scope_areas,
 )
+from app.agreements.services import derived_status_column
 from app.extensions import db
 from app.partners.models import PARTNER_KIND_LABELS, Partner
 
@@ -54,10 +53,6 @@ class RegistryFilters:
         """The filters as URL query arguments (for export links)."""
         args = {"year_from": self.year_from, "year_to": self.year_to, "level": self.level}
         return {key: value for key, value in args.items() if value not in (None, "")}
-
-    def restricts_years(self) -> bool:
-        """Whether a signing-year range is set."""
-        return self.year_from is not None or self.year_to is not None
 
 
 @dataclass(frozen=True)
@@ -95,11 +90,6 @@ class RegistryStatistics:
     by_status: list[Count] = field(default_factory=list)
 
     @property
-    def signed_in_range(self) -> int:
-        """Agreements signed in the years shown."""
-        return sum(year.signed for year in self.per_year)
-
-    @property
     def all_time_signed(self) -> int:
         """Agreements signed up to the last year shown (the running total)."""
         return self.per_year[-1].cumulative if self.per_year else 0
@@ -114,17 +104,6 @@ class RegistryStatistics:
         if len(self.per_year) < 2:
             return None
         return self.per_year[-2], self.all_time_signed
-
-
-def derived_status_column(today: date):
-    """The derived status ("expiring", lapsed "expired") as SQL, like Agreement.derived_status."""
-    active = Agreement.status == AgreementStatus.ACTIVE.value
-    expiring_by = today + timedelta(days=EXPIRING_WITHIN_DAYS)
-    return case(
-        (and_(active, Agreement.ends_on < today), DerivedStatus.EXPIRED.value),
-        (and_(active, Agreement.ends_on <= expiring_by), DerivedStatus.EXPIRING.value),
-        else_=Agreement.status,
-    )
 
 
 def _signed_year():

@@ -52,6 +52,8 @@ DASHBOARD_CARDS: list[DashboardCard] = [
         (Role.ORGANISER,),
         _l("Congress organisation"),
         _l("Registrations, payments, programme and attendance of WCPP 2026."),
+        "registration.list_registrations",
+        _l("Registrations"),
     ),
     DashboardCard(
         (Role.REGISTRY_OFFICER, Role.ORGANISER, Role.ADMIN),

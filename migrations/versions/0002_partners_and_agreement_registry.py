@@ -103,6 +103,21 @@ def upgrade():
     with op.batch_alter_table('partner_contacts', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_partner_contacts_partner_id'), ['partner_id'], unique=False)
 
+    op.create_table('partner_history',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('partner_id', sa.Integer(), nullable=True),
+    sa.Column('partner_name', sa.String(length=300), nullable=False),
+    sa.Column('actor_id', sa.Integer(), nullable=True),
+    sa.Column('at', sa.DateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('action', sa.String(length=64), nullable=False),
+    sa.Column('changes', sa.JSON(), nullable=False),
+    sa.ForeignKeyConstraint(['actor_id'], ['users.id'], name=op.f('fk_partner_history_actor_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['partner_id'], ['partners.id'], name=op.f('fk_partner_history_partner_id_partners'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_partner_history'))
+    )
+    with op.batch_alter_table('partner_history', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_partner_history_partner_id'), ['partner_id'], unique=False)
+
     op.create_table('agreement_documents',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('agreement_id', sa.Integer(), nullable=False),
@@ -203,7 +218,7 @@ def upgrade():
     sa.Column('rating', sa.Integer(), nullable=False),
     sa.CheckConstraint('rating BETWEEN 1 AND 5', name=op.f('ck_agreement_obligation_ratings_rating')),
     sa.ForeignKeyConstraint(['evaluation_id'], ['agreement_evaluations.id'], name=op.f('fk_agreement_obligation_ratings_evaluation_id_agreement_evaluations'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['obligation_id'], ['agreement_obligations.id'], name=op.f('fk_agreement_obligation_ratings_obligation_id_agreement_obligations'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['obligation_id'], ['agreement_obligations.id'], name=op.f('fk_agreement_obligation_ratings_obligation_id_agreement_obligations')),
     sa.PrimaryKeyConstraint('evaluation_id', 'obligation_id', name=op.f('pk_agreement_obligation_ratings'))
     )
     # ### end Alembic commands ###
@@ -234,6 +249,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_agreement_documents_agreement_id'))
 
     op.drop_table('agreement_documents')
+    with op.batch_alter_table('partner_history', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_partner_history_partner_id'))
+
+    op.drop_table('partner_history')
     with op.batch_alter_table('partner_contacts', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_partner_contacts_partner_id'))
 

@@ -9,7 +9,12 @@ from pathlib import Path
 import pytest
 
 from app.agreements import services, storage
-from app.agreements.models import Agreement, AgreementDocument, AgreementHistory
+from app.agreements.models import (
+    Agreement,
+    AgreementDocument,
+    AgreementHistory,
+    AgreementStatus,
+)
 from app.agreements.services import AgreementError
 from app.auth.models import Role
 from app.extensions import db as _db
@@ -243,3 +248,28 @@ def test_the_service_refuses_before_writing(app, agreement_id):
         assert refused.value.code == "not_a_pdf"
         assert refused.value.field == "file"
     assert _counts(app) == (0, 0)
+
+
+def test_deleting_a_draft_removes_its_files_once_committed(app, client, auth):
+    with app.test_request_context():
+        partner = make_partner("Yayasan Srikandi Merah Putih")
+        area = make_scope_area("Education", "Pendidikan")
+        draft = make_agreement([partner], [area], status=AgreementStatus.DRAFT)
+        for name in ("first.pdf", "second.pdf"):
+            services.upload_document(draft, filename=name, data=pdf_bytes(), actor=None)
+        _db.session.commit()
+        draft_id = draft.id
+    assert _counts(app) == (2, 2)
+
+    # A deletion that is rolled back keeps the files.
+    with app.test_request_context():
+        services.delete_agreement(_db.session.get(Agreement, draft_id), actor=None)
+        _db.session.rollback()
+    assert _counts(app) == (2, 2)
+
+    auth.login_as(Role.REGISTRY_OFFICER)
+    response = client.post(f"/agreements/{draft_id}/delete")
+    assert response.status_code == 302
+    assert _counts(app) == (0, 0)
+    with app.app_context():
+        assert count_rows(Agreement) == 0

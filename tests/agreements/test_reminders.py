@@ -9,6 +9,7 @@ from email.message import Message
 import pytest
 from babel.dates import format_date
 
+from app.agreements import reminders
 from app.agreements.models import Agreement, AgreementParty, Evaluation, ReminderSent
 from app.agreements.reminders import (
     EVALUATION_DUE_WITHIN_DAYS,
@@ -18,6 +19,7 @@ from app.agreements.reminders import (
 from app.auth.models import Role, User
 from app.i18n.text import TranslatedText
 from app.partners.models import Partner, name_key
+from tests.conftest import free_port
 
 TODAY = date(2026, 11, 23)
 
@@ -26,8 +28,12 @@ def _body(message: Message) -> str:
     return message.get_payload(decode=True).decode("utf-8")
 
 
+def _invoke(runner, day: date):
+    return runner.invoke(args=["kongres", "reminders", "--today", day.isoformat()])
+
+
 def _run(runner, day: date) -> str:
-    result = runner.invoke(args=["kongres", "reminders", "--today", day.isoformat()])
+    result = _invoke(runner, day)
     assert result.exit_code == 0, result.output
     return result.output
 
@@ -40,7 +46,7 @@ def _partner(db, name: str) -> Partner:
 
 def _agreement(
     db,
-    officer: User,
+    officer: User | None,
     partner: Partner,
     code: str,
     *,
@@ -57,7 +63,7 @@ def _agreement(
         status=status,
         unit_level="central",
         unit_name="Direktorat Teknologi Informasi dan Kerja Sama Pemasyarakatan",
-        responsible_officer_id=officer.id,
+        responsible_officer_id=officer.id if officer is not None else None,
         signed_on=TODAY - timedelta(days=started_ago),
         starts_on=TODAY - timedelta(days=started_ago),
         ends_on=TODAY + timedelta(days=ends_in) if ends_in is not None else None,
@@ -100,7 +106,7 @@ def registry(db, make_user):
         "E": _agreement(db, english, icjr, "E", evaluation_months=6),
         # English officer: already ended (derived expired), not listed.
         "F": _agreement(db, english, icjr, "F", ends_in=-5, started_ago=800),
-        # Inactive officer: nobody is mailed.
+        # Inactive officer: every active registry officer hears about it instead.
         "G": _agreement(db, gone, pkbi, "G", ends_in=10),
     }
     db.session.commit()
@@ -124,6 +130,8 @@ def test_each_officer_gets_one_digest_in_their_language(runner, mailbox, registr
     assert "Petugas Satu" in body
     for absent in ("Perjanjian B", "Perjanjian C", "Perjanjian D", "Perjanjian E"):
         assert absent not in body
+    # G's officer left: the active registry officers are told, and why.
+    assert "Perjanjian G" in body
 
     (to_english,) = mailbox.to(registry["en"].email)
     assert to_english["Content-Language"] == "en"
@@ -132,8 +140,13 @@ def test_each_officer_gets_one_digest_in_their_language(runner, mailbox, registr
     # Started 400 days before TODAY (19 October 2025), evaluated every 6 months, never yet.
     assert format_date(date(2026, 4, 19), "long", locale="en") in body
     assert "overdue" in body
-    for absent in ("Agreement A", "Agreement F", "Agreement G"):
+    for absent in ("Agreement A", "Agreement F"):
         assert absent not in body
+    assert "Agreement G" in body
+    marked = body.split("Agreement G", 1)[1].split("\n- ", 1)[0]
+    assert "No responsible officer: please assign one." in marked
+    assert "No responsible officer" not in body.split("Agreement E", 1)[1].split("\n- ", 1)[0]
+    assert "every registry officer receives them" in body
     assert mailbox.to(registry["gone"].email) == []
 
 
@@ -173,10 +186,13 @@ def test_items_sent_are_recorded_once_per_day(runner, mailbox, registry, db):
     _run(runner, TODAY)
     mailbox.wait_for(2)
     rows = db.session.query(ReminderSent).all()
-    assert sorted((row.agreement_id, row.reason) for row in rows) == sorted(
+    indonesian, english = registry["id"].id, registry["en"].id
+    assert sorted((row.user_id, row.agreement_id, row.reason) for row in rows) == sorted(
         [
-            (registry["A"].id, ReminderReason.EXPIRING.value),
-            (registry["E"].id, ReminderReason.EVALUATION_DUE.value),
+            (indonesian, registry["A"].id, ReminderReason.EXPIRING.value),
+            (indonesian, registry["G"].id, ReminderReason.EXPIRING.value),
+            (english, registry["E"].id, ReminderReason.EVALUATION_DUE.value),
+            (english, registry["G"].id, ReminderReason.EXPIRING.value),
         ]
     )
     assert {row.sent_on for row in rows} == {TODAY}
@@ -195,3 +211,80 @@ def test_an_evaluation_due_soon_is_listed_one_due_later_is_not(db, make_user):
     assert listed == [soon.id]
     assert later.id not in listed
     assert digest.evaluations_due[0].days_from(TODAY) <= EVALUATION_DUE_WITHIN_DAYS
+
+
+def test_a_failed_delivery_records_nothing_and_a_rerun_sends_it(
+    app, runner, mailbox, registry, db, monkeypatch
+):
+    # Nobody listens on this port: every delivery is refused.
+    monkeypatch.setitem(app.config, "MAIL_PORT", free_port())
+    failed = _invoke(runner, TODAY)
+    assert failed.exit_code != 0
+    assert "0 reminder digest(s) sent" in failed.output
+    assert "2 reminder digest(s) could not be delivered" in failed.output
+    assert db.session.query(ReminderSent).count() == 0
+    assert mailbox.messages == []
+
+    monkeypatch.undo()
+    assert "2 reminder digest(s) sent" in _run(runner, TODAY)
+    assert len(mailbox.wait_for(2)) == 2
+    assert db.session.query(ReminderSent).count() == 4
+
+
+def test_one_officers_failure_does_not_stop_the_others(
+    app, runner, mailbox, registry, db, monkeypatch
+):
+    real_deliver_now = reminders.deliver_now
+    closed_port = free_port()
+
+    def deliver_failing_for_the_english_officer(to, *args, **kwargs):
+        """The real delivery, pointed at a closed port for one recipient."""
+        if to != registry["en"].email:
+            return real_deliver_now(to, *args, **kwargs)
+        with monkeypatch.context() as patch:
+            patch.setitem(app.config, "MAIL_PORT", closed_port)
+            return real_deliver_now(to, *args, **kwargs)
+
+    monkeypatch.setattr(reminders, "deliver_now", deliver_failing_for_the_english_officer)
+    result = _invoke(runner, TODAY)
+    assert result.exit_code != 0
+    assert "1 reminder digest(s) sent" in result.output
+    assert "1 reminder digest(s) could not be delivered" in result.output
+    assert len(mailbox.to(registry["id"].email)) == 1
+    assert mailbox.to(registry["en"].email) == []
+    recorded = {row.user_id for row in db.session.query(ReminderSent)}
+    assert recorded == {registry["id"].id}
+
+    monkeypatch.undo()
+    assert "1 reminder digest(s) sent" in _run(runner, TODAY)
+    assert len(mailbox.to(registry["en"].email)) == 1
+    assert len(mailbox.to(registry["id"].email)) == 1
+
+
+def test_agreements_without_an_officer_reach_every_registry_officer_and_admin(
+    app, runner, mailbox, db, make_user
+):
+    officer = make_user(roles=[Role.REGISTRY_OFFICER], name="Petugas Registri")
+    admin = make_user(roles=[Role.ADMIN], name="Admin Registri")
+    organiser = make_user(roles=[Role.ORGANISER], name="Organiser Only")
+    retired = make_user(roles=[Role.REGISTRY_OFFICER], name="Retired Officer")
+    db.session.get(User, retired.id).active = False
+    partner = _partner(db, "Lembaga Ekonomi Umat")
+    unassigned = _agreement(db, None, partner, "U", ends_in=45)
+    db.session.commit()
+
+    assert "2 reminder digest(s) sent" in _run(runner, TODAY)
+    mailbox.wait_for(2)
+    for recipient in (officer, admin):
+        (message,) = mailbox.to(recipient.email)
+        body = _body(message)
+        assert "Agreement U" in body
+        assert "No responsible officer: please assign one." in body
+        # Links start with the site's public address, not the stand-in request's host.
+        assert f"{app.config['SERVER_BASE_URL']}/agreements/{unassigned.id}" in body.split()
+    assert mailbox.to(organiser.email) == []
+    assert mailbox.to(retired.email) == []
+
+    # Each of them was told once today.
+    assert "0 reminder digest(s) sent" in _run(runner, TODAY)
+    assert len(mailbox.messages) == 2

@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from app.agreements import services
 from app.agreements.models import (
@@ -395,7 +396,6 @@ def test_recording_an_evaluation_moves_the_next_due_date(db, officer, registry):
         agreement,
         evaluated_on=date(2026, 10, 15),
         evaluator_name="Hilal",
-        evaluator=officer,
         obligation_ratings={obligation.id: 4},
         findings=TranslatedText(en="Data access works.", id="Akses data berjalan."),
         follow_up=TranslatedText(en="Extend to Kanwil offices."),
@@ -405,6 +405,7 @@ def test_recording_an_evaluation_moves_the_next_due_date(db, officer, registry):
     db.session.commit()
     db.session.refresh(agreement)
     assert evaluation.overall_rating is None
+    assert evaluation.evaluator_id == officer.id  # the officer named themself
     assert [(r.obligation_id, r.rating) for r in evaluation.ratings] == [(obligation.id, 4)]
     assert services.next_evaluation_due(agreement) == date(2027, 4, 15)
     assert not services.evaluation_is_overdue(agreement, today)
@@ -477,7 +478,7 @@ def test_the_overdue_list(db, officer, registry):
     )
     db.session.commit()
 
-    found = list(db.session.scalars(services.overdue_evaluations(today)))
+    found = list(db.session.scalars(services.evaluations_due_by(today)))
     # Longest without an evaluation (counted from the last one, else the start) first.
     assert found == [overdue, due_today, month_end]
     assert list(db.session.scalars(services.evaluations_due_by(date(2026, 5, 31)))) == [
@@ -576,3 +577,331 @@ def test_scope_areas_are_managed_in_both_languages(db, officer):
     assert area.name.get("en") == "Legal aid and advice"
     assert services.scope_areas_for_choice() == []
     assert services.scope_areas_for_choice(include_inactive=True) == [area]
+
+
+# --- dates beyond the registry's years ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"starts_on": date(9999, 6, 1), "ends_on": None, "duration_months": 12}, "starts_on"),
+        ({"signed_on": date(1, 1, 1)}, "signed_on"),
+        ({"starts_on": date(1944, 12, 31), "ends_on": None}, "starts_on"),
+        ({"ends_on": date(2101, 1, 1)}, "ends_on"),
+        # A start in range whose computed end is not.
+        (
+            {"starts_on": date(2100, 1, 1), "ends_on": None, "duration_months": 24},
+            "duration_months",
+        ),
+    ],
+)
+def test_dates_beyond_the_registry_years_are_refused_and_nothing_is_saved(
+    db, officer, registry, overrides, field
+):
+    dukcapil, _, identity, _ = registry
+    before = _registry_row_counts()
+    with pytest.raises(AgreementError) as refused:
+        make_agreement([dukcapil], [identity], actor=officer, **overrides)
+    assert refused.value.field == field
+    assert refused.value.code == "date_out_of_range"
+    db.session.rollback()
+    assert _registry_row_counts() == before
+
+
+def test_the_last_day_the_registry_holds_is_accepted(db, officer, registry):
+    dukcapil, _, identity, _ = registry
+    agreement = make_agreement(
+        [dukcapil], [identity], starts_on=date(2099, 1, 1), ends_on=None, duration_months=24
+    )
+    assert agreement.ends_on == date(2100, 12, 31)
+    # Its renewal would start in 2101: the form is prefilled without dates it cannot hold.
+    renewal = services.follow_up_details(agreement, AgreementRelation.RENEWAL)
+    assert (renewal.starts_on, renewal.ends_on) == (None, None)
+
+
+def test_a_renewal_whose_term_would_pass_2100_is_prefilled_with_its_start_only(
+    db, officer, registry
+):
+    dukcapil, _, identity, _ = registry
+    parent = make_agreement(
+        [dukcapil], [identity], starts_on=date(2080, 1, 1), ends_on=date(2099, 12, 31)
+    )
+    renewal = services.follow_up_details(parent, AgreementRelation.RENEWAL)
+    assert (renewal.starts_on, renewal.ends_on) == (date(2100, 1, 1), None)
+    assert services.shifted_date(date.max, days=1) is None
+    assert services.shifted_date(date(9999, 6, 1), months=12) is None
+    assert services.shifted_date(date(2025, 1, 31), months=1, days=-1) == date(2025, 2, 27)
+
+
+def test_obligation_and_evaluation_dates_beyond_the_registry_years_are_refused(
+    db, officer, registry
+):
+    dukcapil, _, identity, _ = registry
+    agreement = make_agreement([dukcapil], [identity])
+    with pytest.raises(AgreementError) as refused:
+        services.add_obligation(
+            agreement,
+            partner_id=None,
+            description=TranslatedText(en="Report"),
+            due_on=date(9999, 12, 31),
+            actor=officer,
+        )
+    assert (refused.value.field, refused.value.code) == ("due_on", "date_out_of_range")
+    agreement.starts_on = None  # so that only the range rule can refuse an old date
+    with pytest.raises(AgreementError) as refused:
+        services.record_evaluation(
+            agreement,
+            evaluated_on=date(1, 1, 1),
+            evaluator_name="Hilal",
+            overall_rating=3,
+            findings=TranslatedText(en="Fine."),
+            actor=officer,
+        )
+    assert (refused.value.field, refused.value.code) == ("evaluated_on", "date_out_of_range")
+    assert agreement.obligations == []
+    assert agreement.evaluations == []
+
+
+# --- text -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "code"),
+    [
+        (
+            {"title": TranslatedText(en="Good title", id="Judul\x07buruk")},
+            "title",
+            "control_characters",
+        ),
+        ({"title": TranslatedText(en="Two\nlines")}, "title", "control_characters"),
+        ({"title": TranslatedText(en="x" * 301)}, "title", "too_long"),
+        ({"summary": TranslatedText(en="Escape \x1b[31m")}, "summary", "control_characters"),
+        ({"summary": TranslatedText(id="x" * 4001)}, "summary", "too_long"),
+        ({"unit_name": "x" * 10_000}, "unit_name", "too_long"),
+        ({"unit_name": "   "}, "unit_name", "required"),
+        ({"unit_name": "Kanwil\tBali"}, "unit_name", "control_characters"),
+        ({"reference_number": "PAS\x00/1"}, "reference_number", "control_characters"),
+        ({"signed_place": "x" * 201}, "signed_place", "too_long"),
+    ],
+)
+def test_invalid_texts_are_refused_on_their_field(db, officer, registry, overrides, field, code):
+    dukcapil, _, identity, _ = registry
+    with pytest.raises(AgreementError) as refused:
+        make_agreement([dukcapil], [identity], actor=officer, **overrides)
+    assert (refused.value.field, refused.value.code) == (field, code)
+    assert count_rows(Agreement) == 0
+
+
+def test_texts_are_trimmed_and_multiline_ones_keep_their_line_breaks(db, officer, registry):
+    dukcapil, _, identity, _ = registry
+    agreement = make_agreement(
+        [dukcapil],
+        [identity],
+        title=TranslatedText(en="  Catfish farming  "),
+        summary=TranslatedText(en="First line.\r\nSecond line."),
+        unit_name="  Lapas Kerobokan ",
+        reference_number="   ",
+        parties=[PartyDetails(dukcapil.id, "  DUK/1  ")],
+    )
+    assert agreement.title.get("en") == "Catfish farming"
+    assert agreement.summary.get("en") == "First line.\r\nSecond line."
+    assert agreement.unit_name == "Lapas Kerobokan"
+    assert agreement.reference_number is None
+    assert agreement.parties[0].reference_number == "DUK/1"
+    with pytest.raises(AgreementError) as refused:
+        make_agreement([dukcapil], [identity], parties=[PartyDetails(dukcapil.id, "x" * 101)])
+    assert refused.value.field == "parties"
+
+
+def test_obligation_evaluation_and_scope_texts_refuse_control_characters(db, officer, registry):
+    dukcapil, _, identity, _ = registry
+    agreement = make_agreement([dukcapil], [identity])
+    with pytest.raises(AgreementError) as refused:
+        services.add_obligation(
+            agreement,
+            partner_id=None,
+            description=TranslatedText(en="Re\x0cport"),
+            due_on=None,
+            actor=officer,
+        )
+    assert refused.value.field == "description"
+    evaluation = {
+        "evaluated_on": date(2026, 10, 15),
+        "evaluator_name": "Hilal",
+        "overall_rating": 3,
+        "findings": TranslatedText(en="Fine."),
+    }
+    for changes, field in [
+        ({"findings": TranslatedText(id="Ba\x08ik")}, "findings"),
+        ({"follow_up": TranslatedText(en="x" * 4001)}, "follow_up"),
+        ({"evaluator_name": "Hi\x7flal"}, "evaluator_name"),
+    ]:
+        with pytest.raises(AgreementError) as refused:
+            services.record_evaluation(
+                agreement, actor=officer, today=date(2026, 11, 1), **{**evaluation, **changes}
+            )
+        assert refused.value.field == field
+    with pytest.raises(AgreementError) as refused:
+        services.create_scope_area(TranslatedText(en="Legal\naid"), actor=officer)
+    assert refused.value.field == "name"
+    assert agreement.obligations == []
+    assert agreement.evaluations == []
+
+
+def test_the_evaluator_is_linked_only_when_the_actor_names_themself(db, officer, registry):
+    dukcapil, _, identity, _ = registry
+    agreement = make_agreement([dukcapil], [identity])
+    values = {
+        "evaluated_on": date(2026, 10, 15),
+        "overall_rating": 4,
+        "findings": TranslatedText(en="On track."),
+        "actor": officer,
+        "today": date(2026, 11, 1),
+    }
+    own = services.record_evaluation(agreement, evaluator_name=" hilal ", **values)
+    external = services.record_evaluation(agreement, evaluator_name="Tim UNODC", **values)
+    assert own.evaluator_id == officer.id
+    assert external.evaluator_id is None
+    assert external.evaluator_name == "Tim UNODC"
+
+
+# --- removing obligations, deleting drafts --------------------------------------------------
+
+
+def test_a_rated_obligation_cannot_be_removed_but_can_be_cancelled(db, officer, registry):
+    dukcapil, _, identity, _ = registry
+    agreement = make_agreement([dukcapil], [identity])
+    rated = services.add_obligation(
+        agreement,
+        partner_id=dukcapil.id,
+        description=TranslatedText(en="Data access"),
+        due_on=None,
+        actor=officer,
+    )
+    services.record_evaluation(
+        agreement,
+        evaluated_on=date(2026, 10, 15),
+        evaluator_name="Hilal",
+        obligation_ratings={rated.id: 2},
+        findings=TranslatedText(en="Slow."),
+        actor=officer,
+        today=date(2026, 11, 1),
+    )
+    db.session.commit()
+
+    with pytest.raises(AgreementError) as refused:
+        services.remove_obligation(rated, actor=officer)
+    assert refused.value.code == "obligation_rated"
+    assert "Cancelled" in str(refused.value)
+    db.session.rollback()
+    assert [o.id for o in agreement.obligations] == [rated.id]
+    assert [r.rating for r in agreement.evaluations[0].ratings] == [2]
+
+    services.set_obligation_status(rated, ObligationStatus.CANCELLED, actor=officer)
+    assert rated.status == "cancelled"
+
+
+def test_a_draft_is_deleted_with_everything_under_it(db, officer, registry):
+    dukcapil, icjr, identity, _ = registry
+    parent = make_agreement([dukcapil], [identity])
+    draft = services.create_follow_up(
+        parent,
+        AgreementRelation.RENEWAL,
+        services.follow_up_details(parent, AgreementRelation.RENEWAL),
+        actor=officer,
+    )
+    obligation = services.add_obligation(
+        draft,
+        partner_id=None,
+        description=TranslatedText(en="Report"),
+        due_on=None,
+        actor=officer,
+    )
+    draft.starts_on = None
+    services.record_evaluation(
+        draft,
+        evaluated_on=date(2026, 1, 1),
+        evaluator_name="Hilal",
+        obligation_ratings={obligation.id: 3},
+        findings=TranslatedText(en="Too early."),
+        actor=officer,
+        today=date(2026, 11, 1),
+    )
+    renewal_of_draft = services.create_follow_up(
+        draft, AgreementRelation.ADDENDUM, agreement_details([icjr], [identity]), actor=officer
+    )
+    db.session.commit()
+
+    services.delete_agreement(draft, actor=officer)
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(Agreement, draft.id) is None
+    assert count_rows(Agreement) == 2
+    # What it changed keeps a trace; what changed it keeps its relation without a parent.
+    assert parent.history[0].action == "follow_up_deleted"
+    assert parent.history[0].actor_id == officer.id
+    assert renewal_of_draft.parent_id is None
+    assert renewal_of_draft.relation == "addendum"
+
+
+@pytest.mark.parametrize(
+    "status",
+    [
+        AgreementStatus.IN_NEGOTIATION,
+        AgreementStatus.ACTIVE,
+        AgreementStatus.EXPIRED,
+        AgreementStatus.TERMINATED,
+    ],
+)
+def test_only_a_draft_can_be_deleted(db, officer, registry, status):
+    dukcapil, _, identity, _ = registry
+    agreement = make_agreement([dukcapil], [identity])
+    agreement.status = status.value
+    db.session.commit()
+    assert not services.can_delete_agreement(agreement)
+    with pytest.raises(AgreementError) as refused:
+        services.delete_agreement(agreement, actor=officer)
+    assert refused.value.code == "not_a_draft"
+    db.session.rollback()
+    assert count_rows(Agreement) == 1
+
+
+# --- one derived status, in Python and in SQL -----------------------------------------------
+
+
+def test_the_sql_derived_status_matches_the_python_one(db, officer, registry):
+    dukcapil, _, identity, _ = registry
+    today = date(2026, 6, 1)
+    ends = [None, today - timedelta(days=1), today, today + timedelta(days=90)]
+    ends += [today + timedelta(days=91)]
+    agreements = [
+        make_agreement([dukcapil], [identity], starts_on=date(2025, 1, 1), ends_on=end)
+        for end in ends
+    ]
+    for status in AgreementStatus:
+        agreements.append(
+            make_agreement([dukcapil], [identity], status=AgreementStatus.DRAFT, ends_on=None)
+        )
+        agreements[-1].status = status.value
+    db.session.commit()
+    rows = db.session.execute(select(Agreement.id, services.derived_status_column(today))).all()
+    in_sql = dict(rows)
+    assert in_sql == {a.id: a.derived_status(today).value for a in agreements}
+    assert set(in_sql.values()) == {status.value for status in DerivedStatus}
+    for status in DerivedStatus:
+        found = db.session.scalars(services.filter_agreements(status=status.value, today=today))
+        assert {a.id for a in found} == {a.id for a in agreements if in_sql[a.id] == status}
+
+
+def test_the_search_text_is_trimmed_and_cut(db, officer, registry):
+    dukcapil, _, identity, _ = registry
+    agreement = make_agreement([dukcapil], [identity], title=TranslatedText(en="Lele_farming"))
+    db.session.commit()
+
+    def ids(q):
+        return [a.id for a in db.session.scalars(services.filter_agreements(q=q))]
+
+    assert ids("  lele_FARM  ") == [agreement.id]
+    assert ids("lele%farming") == []  # a wildcard is only a character
+    assert ids("Lele" + "x" * 10_000) == []  # cut to 200 characters, no error

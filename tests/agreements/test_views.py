@@ -613,3 +613,322 @@ def test_scope_areas_are_added_renamed_and_retired(app, client, auth):
         area = _db.session.get(ScopeArea, area_id)
         assert area.name.get("id") == "Ketahanan pangan"
         assert area.active is False  # the box was left unticked
+
+
+# --- hostile and out-of-range input ----------------------------------------------------------
+
+HUGE = "9" * 20  # beyond any database integer
+LONG = "x" * 10_000
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"starts_on": "9999-06-01", "duration_months": "12"}, "starts_on"),
+        ({"signed_on": "0001-01-01"}, "signed_on"),
+        ({"ends_on": "2101-01-01", "duration_months": ""}, "ends_on"),
+    ],
+)
+def test_dates_beyond_the_registry_years_are_refused_on_the_form(
+    app, client, auth, registry, overrides, field
+):
+    auth.login_as(Role.REGISTRY_OFFICER)
+    before = _row_counts(app)
+    response = client.post("/agreements/new", data=_form(registry, **overrides))
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "Give a date between 1945 and 2100." in html
+    assert f'id="{field}-error"' in html
+    assert _row_counts(app) == before
+
+
+def test_a_duration_ending_after_2100_is_refused_on_its_field(app, client, auth, registry):
+    auth.login_as(Role.REGISTRY_OFFICER)
+    response = client.post(
+        "/agreements/new", data=_form(registry, starts_on="2099-06-01", duration_months="600")
+    )
+    html = response.get_data(as_text=True)
+    assert "With this duration the agreement would end after 2100." in html
+    assert 'id="duration_months-error"' in html
+    assert _row_counts(app)[0] == 0
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"responsible_officer_id": HUGE},
+        {"responsible_officer_id": "-1"},
+        {"parties-0-partner_id": HUGE},
+        {"parties-0-partner_id": "abc"},
+        {"scope_area_ids": [HUGE]},
+        {"scope_area_ids": ["", "abc"]},
+        {"kind": "bogus"},
+        {"unit_level": "bogus"},
+        {"status": "expired"},
+        {"status": "bogus"},
+        {"signed_on": "2025-02-30"},
+        {"starts_on": "yesterday"},
+        {"ends_on": "99999-01-01"},
+        {"duration_months": HUGE},
+        {"evaluation_interval_months": "-5"},
+        {"evaluation_interval_months": HUGE},
+        {"unit_name": LONG},
+        {"title-en": LONG},
+        {"summary-id": LONG},
+        {"reference_number": LONG},
+        {"parties-0-reference_number": LONG},
+        {"signed_place": LONG},
+        {"title-en": "Bell\x07 in the title"},
+        {"unit_name": "Kanwil\tBali"},
+    ],
+    ids=lambda overrides: next(iter(overrides)),
+)
+def test_hostile_agreement_input_is_refused_without_saving(app, client, auth, registry, overrides):
+    auth.login_as(Role.REGISTRY_OFFICER)
+    before = _row_counts(app)
+    response = client.post("/agreements/new", data=_form(registry, **overrides))
+    assert response.status_code == 200
+    assert 'class="error"' in response.get_data(as_text=True)
+    assert _row_counts(app) == before
+
+
+def test_html_in_a_title_is_shown_as_text(app, client, auth, registry):
+    title = '<script>alert("pks")</script><b>PKS</b>'
+    agreement_id = _make(
+        app, registry, status=AgreementStatus.DRAFT, title=TranslatedText(en=title)
+    )
+    auth.login_as(Role.REGISTRY_OFFICER)
+    pages = [
+        f"/agreements/{agreement_id}",
+        "/agreements/",
+        f"/partners/{registry.dukcapil_id}",
+        f"/agreements/{agreement_id}/delete",
+        f"/agreements/{agreement_id}/evaluations/new",
+        f"/agreements/{agreement_id}/follow-up/addendum",
+    ]
+    for url in pages:
+        html = client.get(url).get_data(as_text=True)
+        assert "&lt;script&gt;" in html, url
+        assert "<script>alert" not in html, url
+        assert "<b>PKS</b>" not in html, url
+
+
+def test_hostile_input_on_the_other_registry_forms_changes_nothing(app, client, auth, registry):
+    agreement_id = _make(app, registry)
+    with app.app_context():
+        agreement = _db.session.get(Agreement, agreement_id)
+        obligation = services.add_obligation(
+            agreement,
+            partner_id=None,
+            description=TranslatedText(en="Report"),
+            due_on=None,
+            actor=None,
+        )
+        _db.session.commit()
+        obligation_id = obligation.id
+    auth.login_as(Role.REGISTRY_OFFICER)
+    base = f"/agreements/{agreement_id}"
+    refused_on_the_form = [
+        (f"{base}/obligations/new", {"partner_id": HUGE, "description-en": "x"}),
+        (f"{base}/obligations/new", {"description-en": "x", "status": "bogus"}),
+        (f"{base}/obligations/new", {"description-en": "x", "due_on": "9999-12-31"}),
+        (f"{base}/obligations/new", {"description-en": LONG}),
+        (f"{base}/obligations/new", {"description-en": "Null\x00 and bell\x07"}),
+        (
+            f"{base}/evaluations/new",
+            {"evaluated_on": "0001-01-01", "evaluator_name": "H", "overall_rating": "3"},
+        ),
+        (f"{base}/evaluations/new", {"evaluated_on": "2026-01-01", "overall_rating": HUGE}),
+        (
+            f"{base}/evaluations/new",
+            {"evaluated_on": "2026-01-01", f"rating_{obligation_id}": "7", "findings-en": "x"},
+        ),
+        (f"{base}/evaluations/new", {"evaluated_on": "2026-01-01", "evaluator_name": LONG}),
+        ("/agreements/scope-areas/new", {"name-en": LONG}),
+        ("/agreements/scope-areas/new", {"name-en": "Legal\x1baid"}),
+    ]
+    before = _row_counts(app)
+    for url, data in refused_on_the_form:
+        response = client.post(url, data=data)
+        assert response.status_code == 200, (url, data)
+        assert 'class="error"' in response.get_data(as_text=True), (url, data)
+    for url, data in [
+        (f"{base}/status", {"status": "bogus"}),
+        (
+            f"{base}/obligations/{obligation_id}/status",
+            {f"obligation-{obligation_id}-status": HUGE},
+        ),
+    ]:
+        assert client.post(url, data=data).status_code == 302, url
+    assert _row_counts(app) == before
+    with app.app_context():
+        assert count_rows(Obligation) == 1
+        assert count_rows(Evaluation) == 0
+        assert count_rows(ScopeArea) == 2
+        assert _db.session.get(Obligation, obligation_id).status == "planned"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        f"scope_area_id={HUGE}",
+        f"partner_id={HUGE}",
+        "partner_id=-3",
+        f"year={HUGE}",
+        "year=0",
+        f"q={LONG}",
+        "q=%25_%5C",
+        "status=bogus&kind=bogus&level=bogus",
+        f"page={HUGE}",
+        f"parties={HUGE}",
+    ],
+)
+def test_hostile_list_filters_are_answered_without_error(client, auth, listed, query):
+    auth.login_as(Role.ORGANISER)
+    assert client.get(f"/agreements/?{query}").status_code == 200
+    assert client.get(f"/agreements/export.csv?{query}").status_code == 200
+
+
+def test_hostile_party_row_counts_are_capped(client, auth, registry):
+    auth.login_as(Role.REGISTRY_OFFICER)
+    for query in (f"parties={HUGE}", "parties=-4"):
+        response = client.get(f"/agreements/new?{query}")
+        assert response.status_code == 200
+        assert response.get_data(as_text=True).count('name="parties-') <= 40
+
+
+# --- deleting a draft, removing a rated obligation -------------------------------------------
+
+
+def test_a_draft_registered_by_mistake_is_deleted_after_confirmation(app, client, auth, registry):
+    draft_id = _make(
+        app, registry, status=AgreementStatus.DRAFT, title=TranslatedText(en="Typo draft")
+    )
+    auth.login_as(Role.REGISTRY_OFFICER)
+    page = client.get(f"/agreements/{draft_id}", headers={"Accept-Language": "en"})
+    assert f'href="/agreements/{draft_id}/delete"' in page.get_data(as_text=True)
+
+    confirmation = client.get(f"/agreements/{draft_id}/delete", headers={"Accept-Language": "en"})
+    assert confirmation.status_code == 200
+    assert "Typo draft" in confirmation.get_data(as_text=True)
+    assert _row_counts(app)[0] == 1
+
+    response = client.post(f"/agreements/{draft_id}/delete")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/agreements/"
+    assert _row_counts(app) == (0, 0, 0, 0)
+    assert client.get(f"/agreements/{draft_id}").status_code == 404
+
+
+def test_only_drafts_can_be_deleted_and_only_by_editors(app, client, auth, registry):
+    active_id = _make(app, registry)
+    draft_id = _make(app, registry, status=AgreementStatus.DRAFT)
+    auth.login_as(Role.REGISTRY_OFFICER)
+    page = client.get(f"/agreements/{active_id}").get_data(as_text=True)
+    assert f"/agreements/{active_id}/delete" not in page
+    for method in (client.get, client.post):
+        response = method(
+            f"/agreements/{active_id}/delete",
+            follow_redirects=True,
+            headers={"Accept-Language": "en"},
+        )
+        assert "Only a draft can be deleted." in response.get_data(as_text=True)
+    auth.logout()
+    auth.login_as(Role.ORGANISER)
+    assert client.get(f"/agreements/{draft_id}/delete").status_code == 403
+    assert client.post(f"/agreements/{draft_id}/delete").status_code == 403
+    assert _row_counts(app)[0] == 2
+
+
+def test_removing_a_rated_obligation_is_refused_with_advice(app, client, auth, registry):
+    agreement_id = _make(app, registry)
+    with app.app_context():
+        agreement = _db.session.get(Agreement, agreement_id)
+        obligation = services.add_obligation(
+            agreement,
+            partner_id=None,
+            description=TranslatedText(en="Quarterly report"),
+            due_on=None,
+            actor=None,
+        )
+        services.record_evaluation(
+            agreement,
+            evaluated_on=date(2025, 12, 1),
+            evaluator_name="Hilal",
+            obligation_ratings={obligation.id: 3},
+            findings=TranslatedText(en="On time."),
+            actor=None,
+            today=date(2026, 1, 1),
+        )
+        _db.session.commit()
+        obligation_id = obligation.id
+    auth.login_as(Role.REGISTRY_OFFICER)
+    response = client.post(
+        f"/agreements/{agreement_id}/obligations/{obligation_id}/delete",
+        follow_redirects=True,
+        headers={"Accept-Language": "en"},
+    )
+    html = response.get_data(as_text=True)
+    assert "was rated in an evaluation, so it cannot be removed" in html
+    assert "Set its status to “Cancelled” instead." in html
+    with app.app_context():
+        assert count_rows(Obligation) == 1
+        (evaluation,) = _db.session.scalars(select(Evaluation))
+        assert [rating.rating for rating in evaluation.ratings] == [3]
+
+
+def test_an_evaluation_by_the_signed_in_officer_is_linked_to_their_account(
+    app, client, auth, registry
+):
+    agreement_id = _make(app, registry)
+    officer = auth.login_as(Role.REGISTRY_OFFICER, name="Siti Rahma")
+    today = _today(app).isoformat()
+    for name in ("Siti Rahma", "Tim evaluasi Kanwil"):
+        response = client.post(
+            f"/agreements/{agreement_id}/evaluations/new",
+            data={
+                "evaluated_on": today,
+                "evaluator_name": name,
+                "overall_rating": "4",
+                "findings-en": "Fine.",
+            },
+        )
+        assert response.status_code == 302
+    with app.app_context():
+        linked = {e.evaluator_name: e.evaluator_id for e in _db.session.scalars(select(Evaluation))}
+    assert linked == {"Siti Rahma": officer.id, "Tim evaluasi Kanwil": None}
+
+
+def test_out_of_range_and_control_character_messages_name_their_fields(app, client, auth, registry):
+    agreement_id = _make(app, registry)
+    auth.login_as(Role.REGISTRY_OFFICER)
+    english = {"Accept-Language": "en"}
+    html = client.post(
+        "/agreements/new", data=_form(registry, **{"title-id": "Judul\x07"}), headers=english
+    ).get_data(as_text=True)
+    assert "Remove the control characters from this text." in html
+    assert 'id="title-error"' in html
+
+    html = client.post(
+        f"/agreements/{agreement_id}/obligations/new",
+        data={"description-en": "Report", "due_on": "9999-12-31", "status": "planned"},
+        headers=english,
+    ).get_data(as_text=True)
+    assert "Give a date between 1945 and 2100." in html
+    assert 'id="due_on-error"' in html
+
+    html = client.post(
+        f"/agreements/{agreement_id}/evaluations/new",
+        data={
+            "evaluated_on": "0001-01-01",
+            "evaluator_name": "Hilal",
+            "overall_rating": "3",
+            "findings-en": "Fine.",
+        },
+        headers=english,
+    ).get_data(as_text=True)
+    assert "Give a date between 1945 and 2100." in html
+    assert 'id="evaluated_on-error"' in html
+    with app.app_context():
+        assert count_rows(Obligation) == 0
+        assert count_rows(Evaluation) == 0

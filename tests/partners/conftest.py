@@ -11,12 +11,13 @@ from app.agreements.models import Agreement, AgreementKind, AgreementParty, Unit
 from app.extensions import db as _db
 from app.i18n.text import TranslatedText
 from app.partners.models import Partner, PartnerKind
-from app.partners.services import add_contact, create_partner
+from app.partners.services import ContactDetails, PartnerDetails, add_contact, create_partner
 
 
 @pytest.fixture
 def make_partner(app):
-    """Create and commit a partner through the service: make_partner("ICJR", acronym=...)."""
+    """Create and commit a partner through the service (similar names taken as confirmed):
+    make_partner("ICJR", acronym=...)."""
 
     def _make(
         name: str,
@@ -28,10 +29,12 @@ def make_partner(app):
     ) -> int:
         with app.test_request_context():
             partner = create_partner(
-                name=name, kind=kind.value, country=country, actor=None, **details
+                PartnerDetails(name=name, kind=kind.value, country=country, **details),
+                actor=None,
+                confirmed_similar=True,
             )
             for contact_name, email in contacts:
-                add_contact(partner, name=contact_name, email=email, actor=None)
+                add_contact(partner, ContactDetails(contact_name, email=email), actor=None)
             _db.session.commit()
             return partner.id
 

@@ -9,7 +9,13 @@ from sqlalchemy import select
 from app.extensions import db as _db
 from app.partners import services
 from app.partners.models import Contact, Partner, PartnerKind
-from app.partners.services import PartnerError
+from app.partners.services import (
+    ContactDetails,
+    PartnerDetails,
+    PartnerError,
+    SimilarNamesError,
+    SimilarPartner,
+)
 from tests.partners.conftest import partner_count
 
 ICJR = "Institute for Criminal Justice Reform"
@@ -27,13 +33,15 @@ def _english(error: PartnerError) -> str:
 
 def test_create_partner_cleans_the_input_and_keeps_the_name_key(db):
     partner = services.create_partner(
-        name="  Institute for Criminal Justice Reform ",
-        acronym=" ICJR ",
-        kind="ngo",
-        country="id",
-        website="https://icjr.or.id",
-        address="Jakarta\nIndonesia",
-        notes="",
+        PartnerDetails(
+            name="  Institute for Criminal Justice Reform ",
+            acronym=" ICJR ",
+            kind="ngo",
+            country="id",
+            website="https://icjr.or.id",
+            address="Jakarta\nIndonesia",
+            notes="",
+        ),
         actor=None,
     )
     db.session.commit()
@@ -49,7 +57,7 @@ def test_create_partner_cleans_the_input_and_keeps_the_name_key(db):
 def test_editing_the_name_updates_the_name_key(db, make_partner):
     partner = db.session.get(Partner, make_partner("Yayasan Srikandi"))
     services.update_partner(
-        partner, name="Yayasan Srikandi Merah Putih", kind="foundation", country="ID", actor=None
+        partner, PartnerDetails("Yayasan Srikandi Merah Putih", "foundation", "ID"), actor=None
     )
     db.session.commit()
     assert partner.name_key == "yayasan srikandi merah putih"
@@ -60,14 +68,14 @@ def test_the_same_name_in_the_same_country_is_refused_with_a_clear_message(db, m
     make_partner(ICJR)
     with pytest.raises(PartnerError) as refused:
         services.create_partner(
-            name="INSTITUTE for Criminal-Justice  Reform", kind="ngo", country="ID", actor=None
+            PartnerDetails("INSTITUTE for Criminal-Justice  Reform", "ngo", "ID"), actor=None
         )
     assert refused.value.code == "duplicate_partner"
     assert refused.value.field == "name"
     assert _english(refused.value).startswith(f"“{ICJR}” is already registered in Indonesia.")
     db.session.rollback()
     # The same name elsewhere is another organisation.
-    services.create_partner(name=ICJR, kind="ngo", country="MY", actor=None)
+    services.create_partner(PartnerDetails(ICJR, "ngo", "MY"), actor=None, confirmed_similar=True)
     db.session.commit()
     assert partner_count() == 2
 
@@ -79,7 +87,9 @@ def test_the_unique_constraint_refuses_a_duplicate_that_slips_past_the_check(
     # Two people saving at once both pass the check; the database has the last word.
     monkeypatch.setattr(services, "check_not_duplicate", lambda *args, **kwargs: None)
     with pytest.raises(PartnerError) as refused:
-        services.create_partner(name=ICJR.upper(), kind="ngo", country="ID", actor=None)
+        services.create_partner(
+            PartnerDetails(ICJR.upper(), "ngo", "ID"), actor=None, confirmed_similar=True
+        )
     assert refused.value.code == "duplicate_partner"
     db.session.rollback()
     assert partner_count() == 1
@@ -89,15 +99,44 @@ def test_renaming_a_partner_to_another_partners_name_is_refused(db, make_partner
     make_partner(ICJR)
     other = db.session.get(Partner, make_partner("Lembaga Bantuan Hukum"))
     with pytest.raises(PartnerError) as refused:
-        services.update_partner(other, name=ICJR, kind="ngo", country="ID", actor=None)
+        services.update_partner(other, PartnerDetails(ICJR, "ngo", "ID"), actor=None)
     assert "already registered" in _english(refused.value)
     db.session.rollback()
     # Keeping one's own name is no conflict.
     services.update_partner(
-        other, name="Lembaga Bantuan Hukum", kind="ngo", country="ID", acronym="LBH", actor=None
+        other, PartnerDetails("Lembaga Bantuan Hukum", "ngo", "ID", acronym="LBH"), actor=None
     )
     db.session.commit()
     assert db.session.get(Partner, other.id).acronym == "LBH"
+
+
+def test_a_name_resembling_others_is_refused_until_the_user_confirms(db, make_partner):
+    existing = make_partner(ICJR, acronym="ICJR")
+    details = PartnerDetails("Institute for Criminal Justice Reforms", "ngo", "ID")
+    with pytest.raises(SimilarNamesError) as refused:
+        services.create_partner(details, actor=None)
+    assert refused.value.code == "similar_names"
+    assert refused.value.matches == [SimilarPartner(existing, f"{ICJR} (ICJR)", "ID")]
+    db.session.rollback()
+    assert partner_count() == 1
+
+    services.create_partner(details, actor=None, confirmed_similar=True)
+    db.session.commit()
+    assert partner_count() == 2
+
+
+def test_a_true_duplicate_is_refused_before_any_similar_names_question(db, make_partner):
+    make_partner(ICJR)
+    with pytest.raises(PartnerError) as refused:
+        services.create_partner(PartnerDetails(ICJR, "ngo", "ID"), actor=None)
+    assert refused.value.code == "duplicate_partner"
+    db.session.rollback()
+    # Confirming similar names does not let a duplicate through either.
+    with pytest.raises(PartnerError) as still_refused:
+        services.create_partner(
+            PartnerDetails(ICJR, "ngo", "ID"), actor=None, confirmed_similar=True
+        )
+    assert still_refused.value.code == "duplicate_partner"
 
 
 @pytest.mark.parametrize(
@@ -125,17 +164,15 @@ def test_renaming_a_partner_to_another_partners_name_is_refused(db, make_partner
 def test_bad_partner_input_is_refused_per_field_and_nothing_is_saved(db, changes, field, code):
     values = {"name": "Yayasan Contoh", "kind": "foundation", "country": "ID", **changes}
     with pytest.raises(PartnerError) as refused:
-        services.create_partner(**values, actor=None)
+        services.create_partner(PartnerDetails(**values), actor=None)
     assert (refused.value.field, refused.value.code) == (field, code)
     db.session.rollback()
     assert partner_count() == 0
 
 
 def test_names_in_other_scripts_have_their_own_keys(db):
-    services.create_partner(
-        name="国連薬物犯罪事務所", kind="international", country="JP", actor=None
-    )
-    services.create_partner(name="Управление ООН", kind="international", country="JP", actor=None)
+    services.create_partner(PartnerDetails("国連薬物犯罪事務所", "international", "JP"), actor=None)
+    services.create_partner(PartnerDetails("Управление ООН", "international", "JP"), actor=None)
     db.session.commit()
     assert partner_count() == 2
 
@@ -180,6 +217,27 @@ def registry(make_partner):
 )
 def test_search_finds_name_acronym_and_contact_case_insensitively(db, registry, text, expected):
     assert _names(services.search_partners(text)) == expected
+
+
+def test_search_text_is_trimmed_and_cut_to_its_maximum_before_querying(db, registry):
+    # Past the first 200 characters nothing counts: here only "United" and spaces remain.
+    text = "  United" + " " * services.SEARCH_MAX + "no such words"
+    assert _names(services.search_partners(text)) == ["United Nations Office on Drugs and Crime"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "x" * 10_000,
+        "\ufdfa" * 300,  # one character that NFKD spreads over eighteen
+        "\u202etfel-ot-thgir \u200b\u200d\ufeff",
+        "𝔘𝔫𝔦𝔠𝔬𝔡𝔢 🏳️‍🌈 ẞ ǅ",
+        "\ufffd\uffff",
+        "\\%_'\"",
+    ],
+)
+def test_odd_search_text_finds_nothing_without_failing(db, registry, text):
+    assert _names(services.search_partners(text)) == []
 
 
 def test_search_filters_by_kind_and_country_and_orders_by_name(db, registry):
@@ -252,16 +310,18 @@ def test_contacts_are_added_changed_and_removed(db, make_partner):
     partner = db.session.get(Partner, make_partner(ICJR))
     contact = services.add_contact(
         partner,
-        name=" Nadia Putri ",
-        position="Researcher",
-        email="Nadia.Putri@ICJR.example",
-        phone="+62 21 5550 1707",
+        ContactDetails(
+            name=" Nadia Putri ",
+            position="Researcher",
+            email="Nadia.Putri@ICJR.example",
+            phone="+62 21 5550 1707",
+        ),
         actor=None,
     )
     db.session.commit()
     assert (contact.name, contact.email) == ("Nadia Putri", "Nadia.Putri@icjr.example")
     services.update_contact(
-        contact, name="Nadia P.", email=None, phone="(021) 555-0100", actor=None
+        contact, ContactDetails("Nadia P.", email=None, phone="(021) 555-0100"), actor=None
     )
     db.session.commit()
     assert (contact.name, contact.email, contact.position) == ("Nadia P.", None, None)
@@ -284,7 +344,7 @@ def test_contacts_are_added_changed_and_removed(db, make_partner):
 def test_bad_contact_input_is_refused_per_field(db, make_partner, changes, field):
     partner = db.session.get(Partner, make_partner(ICJR))
     with pytest.raises(PartnerError) as refused:
-        services.add_contact(partner, **{"name": "Nadia", **changes}, actor=None)
+        services.add_contact(partner, ContactDetails(**{"name": "Nadia", **changes}), actor=None)
     assert refused.value.field == field
     db.session.rollback()
     assert db.session.scalars(select(Contact)).all() == []

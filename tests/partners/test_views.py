@@ -136,6 +136,26 @@ def test_similar_names_need_confirmation_then_create_anyway_works(client, auth, 
     assert partner_count() == 2
 
 
+def _name_lookups(statements: list[str]) -> int:
+    """How many of these SQL statements look a partner up by its folded name."""
+    return sum(1 for statement in statements if "partners.name_key =" in statement.replace('"', ""))
+
+
+def test_one_submission_looks_for_a_duplicate_name_once(client, auth, make_partner, count_queries):
+    make_partner(ICJR, acronym="ICJR")
+    auth.login_as(Role.REGISTRY_OFFICER)
+    data = {**VALID, "name": "Institute for Criminal Justice Reforms", "kind": "ngo"}
+    with count_queries() as warned:
+        assert "Is this partner already registered?" in client.post(
+            "/partners/new", data=data
+        ).get_data(as_text=True)
+    with count_queries() as created:
+        response = client.post("/partners/new", data={**data, "confirmed_name": data["name"]})
+        assert response.status_code == 302
+    assert _name_lookups(warned.statements) == 1
+    assert _name_lookups(created.statements) == 1
+
+
 def test_the_similar_names_json_lists_resembling_partners(client, auth, make_partner):
     existing = make_partner(ICJR, acronym="ICJR")
     auth.login_as(Role.ORGANISER)
@@ -282,6 +302,23 @@ def test_the_list_searches_filters_and_says_when_nothing_matches(client, auth, m
     junk = client.get("/partners/", query_string={"kind": "<x>", "country": "XX", "page": "-3"})
     assert junk.status_code == 200
     assert "2 results" in junk.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "q=" + "x" * 10_000,
+        "q=" + "%EF%B7%BA" * 500,  # U+FDFA, which NFKD spreads over eighteen characters
+        "q=%ED%A0%80%FF%FE",  # a lone surrogate and bytes that are not UTF-8
+        "q=%E2%80%AE%F0%9F%8F%B3%EF%B8%8F%E2%80%8D%F0%9F%8C%88",
+        "q=%25%5F%5C",
+    ],
+)
+def test_long_or_odd_search_text_gets_a_page_not_an_error(client, auth, make_partner, query):
+    make_partner(ICJR)
+    auth.login_as(Role.ORGANISER)
+    response = client.get(f"/partners/?{query}")
+    assert response.status_code == 200
 
 
 def test_an_empty_registry_invites_the_first_partner(client, auth):

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
 from datetime import date, timedelta
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 from app.agreements.models import Agreement, AgreementParty, ScopeArea, agreement_scope_areas
 from app.agreements.services import registry_today
@@ -160,6 +161,14 @@ def test_figures_of_a_known_registry(known_registry):
     assert partner_kinds["government"] == 3
     assert partner_kinds["business"] == 2
     assert partner_kinds["academia"] == 0
+
+
+def test_status_counts_agree_with_each_agreements_derived_status(known_registry):
+    # The dashboard counts with the registry's one SQL twin of Agreement.derived_status.
+    stats = registry_statistics(RegistryFilters(), known_registry)
+    agreements = _db.session.scalars(select(Agreement)).all()
+    expected = Counter(agreement.derived_status(known_registry).value for agreement in agreements)
+    assert {key: value for key, value in _as_dict(stats.by_status).items() if value} == expected
 
 
 def test_filters_by_level_and_signing_years(known_registry):
