@@ -56,9 +56,6 @@ from app.web import run_service
 
 bp = Blueprint("registration", __name__, template_folder="templates")
 
-# Registering sends email to the address typed in: a limit per visitor keeps the form from
-# being used to flood inboxes. REGISTRATION_RATE_LIMIT overrides it.
-DEFAULT_REGISTRATION_RATE_LIMIT = "20 per minute"
 # Partner names offered as suggestions in the organisation field.
 PARTNER_SUGGESTIONS = 1000
 # How many member rows "Add rows" adds to the delegation form.
@@ -82,7 +79,7 @@ NEXT_STEP_TEXTS = {
 
 def _registration_rate_limit() -> str:
     """The registration forms' rate limit."""
-    return current_app.config.get("REGISTRATION_RATE_LIMIT", DEFAULT_REGISTRATION_RATE_LIMIT)
+    return current_app.config["REGISTRATION_RATE_LIMIT"]
 
 
 def event_or_404() -> Event:
@@ -606,7 +603,7 @@ def privacy():
             if settings
             else RegistrationSettings.passport_retention_days.default.arg
         ),
-        contact_email=current_app.config.get("PRIVACY_CONTACT_EMAIL"),
+        contact_email=current_app.config["PRIVACY_CONTACT_EMAIL"] or None,
     )
 
 
