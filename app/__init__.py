@@ -45,6 +45,7 @@ def _import_models() -> None:
     import app.auth.models
     import app.events.models
     import app.partners.models
+    import app.payments.models
     import app.registration.models  # noqa: F401
 
 

@@ -1,0 +1,1 @@
+"""Payments: Stripe PaymentIntents and webhooks, bank transfers, vouchers, refunds, receipts."""
