@@ -6,6 +6,8 @@ PY := $(BIN)/python
 export FLASK_APP := wsgi:app
 HOST ?= 127.0.0.1
 PORT ?= 5000
+# localstripe, the stand-in for Stripe that `make run` starts beside the app (loopback only).
+STRIPE_PORT ?= 8420
 
 .PHONY: run test install install-dev translations translate chromium lint format db demo bench clean
 
@@ -19,6 +21,10 @@ $(VENV)/.installed: $(BIN)/activate pyproject.toml
 
 $(VENV)/.installed-dev: $(VENV)/.installed
 	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+$(VENV)/.installed-localstripe: $(VENV)/.installed
+	$(PY) -m pip install --quiet -e '.[localstripe]'
 	touch $@
 
 install: $(VENV)/.installed
@@ -38,8 +44,15 @@ db: install
 demo: db
 	$(BIN)/flask kongres demo
 
-run: translations demo
-	@echo "Kongres is at http://$(HOST):$(PORT)/"
+# The app and localstripe beside it, its webhooks pointed at the app; stopping the app (Ctrl-C)
+# stops localstripe too. Pay with the test card 4242 4242 4242 4242.
+run: export STRIPE_API_BASE := http://127.0.0.1:$(STRIPE_PORT)
+run: translations demo $(VENV)/.installed-localstripe
+	@echo "Kongres is at http://$(HOST):$(PORT)/ (card payments: localstripe on 127.0.0.1:$(STRIPE_PORT))"
+	@$(PY) -m app.payments.stripe_dev --port $(STRIPE_PORT) & stripe_pid=$$!; \
+	trap 'kill $$stripe_pid 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/flask kongres stripe-dev-setup \
+	  --webhook-url http://$(HOST):$(PORT)/payments/stripe/webhook && \
 	$(BIN)/flask run --host $(HOST) --port $(PORT)
 
 # Debian's Chromium for the browser tests; installed with apt-get when missing and we are root.

@@ -102,6 +102,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.i18n.views import bp as i18n_bp
     from app.mail import bp as mail_bp
     from app.partners.views import bp as partners_bp
+    from app.payments.views import bp as payments_bp
     from app.registration.views import bp as registration_bp
     from app.reports.views import bp as reports_bp
 
@@ -115,6 +116,7 @@ def _register_blueprints(app: Flask) -> None:
         partners_bp,
         agreements_bp,
         registration_bp,
+        payments_bp,
     ):
         app.register_blueprint(blueprint)
 

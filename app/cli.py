@@ -12,8 +12,10 @@ from app.agreements.reminders import send_reminder_digests
 from app.agreements.services import registry_today
 from app.auth.cli import create_admin_command
 from app.extensions import db
+from app.payments.stripe_dev import register_webhook, wait_until_up
 from app.registration.personal_data import purge_passport_data
 from app.registration.services import event_today, expire_offers
+from app.web import absolute_url
 
 kongres_group = AppGroup("kongres", help="Kongres administration commands.")
 kongres_group.add_command(create_admin_command)
@@ -86,3 +88,30 @@ def purge_personal_data_command(today: datetime | None) -> None:
     purged = purge_passport_data(day)
     db.session.commit()
     click.echo(f"Passport data removed from {purged} registration(s) as of {day.isoformat()}.")
+
+
+@kongres_group.command("stripe-dev-setup")
+@click.option(
+    "--webhook-url",
+    default=None,
+    help="Where localstripe sends events (default: SERVER_BASE_URL/payments/stripe/webhook).",
+)
+@with_appcontext
+def stripe_dev_setup_command(webhook_url: str | None) -> None:
+    """Point localstripe's webhooks at this Kongres (development; `make run` does it)."""
+    config = current_app.config
+    api_base = config["STRIPE_API_BASE"]
+    if not api_base or not config["STRIPE_WEBHOOK_SECRET"]:
+        raise click.ClickException(
+            "STRIPE_API_BASE must point at localstripe (e.g. http://127.0.0.1:8420), and "
+            "a webhook secret be set (it defaults to the stand-in's in development)."
+        )
+    if webhook_url is None:
+        with current_app.test_request_context():
+            webhook_url = absolute_url("payments.stripe_webhook")
+    try:
+        wait_until_up(api_base)
+        register_webhook(api_base, webhook_url, config["STRIPE_WEBHOOK_SECRET"])
+    except (OSError, RuntimeError) as error:
+        raise click.ClickException(f"localstripe at {api_base} did not answer: {error}") from error
+    click.echo(f"localstripe at {api_base} sends its events to {webhook_url}.")

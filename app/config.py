@@ -76,6 +76,31 @@ def _passport_encryption_key(instance_path: Path, production: bool) -> str:
     return keys
 
 
+# Keys localstripe accepts (any sk_/pk_ key will do); used only in development, when
+# STRIPE_API_BASE points at a local stand-in and no real keys are given.
+LOCALSTRIPE_SECRET_KEY = "sk_test_kongres_localstripe"  # noqa: S105 (a stand-in's key)
+LOCALSTRIPE_PUBLISHABLE_KEY = "pk_test_kongres_localstripe"
+LOCALSTRIPE_WEBHOOK_SECRET = "whsec_kongres_localstripe"  # noqa: S105
+
+
+def _stripe_settings(production: bool) -> dict[str, str]:
+    """Stripe's settings. With STRIPE_API_BASE set outside production (localstripe, as
+    `make run` starts it), the keys and the Stripe.js address default to the stand-in's."""
+    api_base = os.environ.get("STRIPE_API_BASE", "").strip().rstrip("/")
+    local = bool(api_base) and not production
+    return {
+        "STRIPE_API_BASE": api_base,
+        "STRIPE_JS_URL": os.environ.get("STRIPE_JS_URL")
+        or (f"{api_base}/js.stripe.com/v3/" if local else "https://js.stripe.com/v3/"),
+        "STRIPE_PUBLISHABLE_KEY": os.environ.get("STRIPE_PUBLISHABLE_KEY")
+        or (LOCALSTRIPE_PUBLISHABLE_KEY if local else ""),
+        "STRIPE_SECRET_KEY": os.environ.get("STRIPE_SECRET_KEY")
+        or (LOCALSTRIPE_SECRET_KEY if local else ""),
+        "STRIPE_WEBHOOK_SECRET": os.environ.get("STRIPE_WEBHOOK_SECRET")
+        or (LOCALSTRIPE_WEBHOOK_SECRET if local else ""),
+    }
+
+
 def database_uri(url: str) -> str:
     """Point PostgreSQL URLs at the psycopg 3 driver the project installs."""
     for prefix in ("postgres://", "postgresql://"):
@@ -129,11 +154,7 @@ def load_config(instance_path: Path = DEFAULT_INSTANCE) -> dict:
             "MAIL_DEFAULT_SENDER", "WCPP 2026 <no-reply@wcpp2026.example>"
         ),
         "MAIL_OUTBOX_DIR": os.environ.get("MAIL_OUTBOX_DIR", str(instance_path / "mail")),
-        "STRIPE_API_BASE": os.environ.get("STRIPE_API_BASE", ""),
-        "STRIPE_JS_URL": os.environ.get("STRIPE_JS_URL", "https://js.stripe.com/v3/"),
-        "STRIPE_PUBLISHABLE_KEY": os.environ.get("STRIPE_PUBLISHABLE_KEY", ""),
-        "STRIPE_SECRET_KEY": os.environ.get("STRIPE_SECRET_KEY", ""),
-        "STRIPE_WEBHOOK_SECRET": os.environ.get("STRIPE_WEBHOOK_SECRET", ""),
+        **_stripe_settings(production),
         "REDIS_URL": redis_url,
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,

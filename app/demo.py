@@ -108,10 +108,12 @@ def load_demo() -> None:
     """Everything the demo needs, in dependency order."""
     from app.agreements.demo import load_demo_registry
     from app.partners.demo import load_demo_partners
+    from app.payments.demo import load_demo_payments
     from app.registration.demo import load_demo_registration
 
     load_wcpp_event()
     load_demo_accounts()
     load_demo_partners()
     load_demo_registration()
+    load_demo_payments()
     load_demo_registry()

@@ -33,6 +33,7 @@ NAVIGATION: list[NavItem] = [
         _l("Registrations"),
         (Role.ADMIN.value, Role.ORGANISER.value),
     ),
+    NavItem("payments.list_payments", _l("Payments"), (Role.ADMIN.value, Role.ORGANISER.value)),
     NavItem(
         "partners.list_partners",
         _l("Partners"),

@@ -1,11 +1,14 @@
 """Fixtures: a migrated database per run (SQLite, or PostgreSQL via TEST_DATABASE_URL),
-a clean database per test, a real SMTP server, factories, a live server and Chromium."""
+a clean database per test, a real SMTP server, localstripe for Stripe, factories, a live server
+and Chromium."""
 
 from __future__ import annotations
 
 import email
 import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -26,9 +29,16 @@ from werkzeug.serving import make_server
 from app import create_app
 from app.auth.models import Role, User
 from app.auth.services import create_user
-from app.config import database_uri
+from app.config import (
+    LOCALSTRIPE_PUBLISHABLE_KEY,
+    LOCALSTRIPE_SECRET_KEY,
+    LOCALSTRIPE_WEBHOOK_SECRET,
+    PROJECT_ROOT,
+    database_uri,
+)
 from app.extensions import db as _db
 from app.extensions import limiter
+from app.payments.stripe_dev import register_webhook, silence_webhook, wait_until_up
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "")
 CHROMIUM = "/usr/bin/chromium"
@@ -142,7 +152,60 @@ def mailbox(smtp_server: tuple[int, Mailbox]) -> Iterator[Mailbox]:
     box.clear()
 
 
-def _test_config(database_url: str, instance: Path, smtp_port: int, **extra: object) -> dict:
+# --- Stripe (localstripe) -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LocalStripe:
+    """The localstripe process of this run: where it answers and the keys it is used with."""
+
+    api_base: str
+    secret_key: str = LOCALSTRIPE_SECRET_KEY
+    publishable_key: str = LOCALSTRIPE_PUBLISHABLE_KEY
+    webhook_secret: str = LOCALSTRIPE_WEBHOOK_SECRET
+
+    def config(self) -> dict[str, str]:
+        """The application settings that point Kongres at it."""
+        return {
+            "STRIPE_API_BASE": self.api_base,
+            "STRIPE_JS_URL": f"{self.api_base}/js.stripe.com/v3/",
+            "STRIPE_SECRET_KEY": self.secret_key,
+            "STRIPE_PUBLISHABLE_KEY": self.publishable_key,
+            "STRIPE_WEBHOOK_SECRET": self.webhook_secret,
+        }
+
+
+@pytest.fixture(scope="session")
+def localstripe() -> Iterator[LocalStripe]:
+    """localstripe (the stand-in for Stripe) on a free loopback port for the whole run."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app.payments.stripe_dev", "--port", str(port)],
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    stand_in = LocalStripe(api_base=f"http://127.0.0.1:{port}")
+    try:
+        wait_until_up(stand_in.api_base)
+        yield stand_in
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+def stripe_webhook(live_server: str, localstripe: LocalStripe) -> Iterator[str]:
+    """localstripe sends its events to the live server during this test (and then stops)."""
+    url = f"{live_server}/payments/stripe/webhook"
+    register_webhook(localstripe.api_base, url, localstripe.webhook_secret)
+    yield url
+    silence_webhook(localstripe.api_base)
+
+
+def _test_config(
+    database_url: str, instance: Path, smtp_port: int, stripe: LocalStripe, **extra: object
+) -> dict:
     return {
         "TESTING": True,
         "INSTANCE_PATH": str(instance),
@@ -157,6 +220,7 @@ def _test_config(database_url: str, instance: Path, smtp_port: int, **extra: obj
         "RATELIMIT_STORAGE_URI": "memory://",
         # One key for every app of the run: the live server reads what the test client wrote.
         "PASSPORT_ENCRYPTION_KEY": TEST_PASSPORT_KEY,
+        **stripe.config(),
         **extra,
     }
 
@@ -170,12 +234,12 @@ def dispose_engines(application: Flask) -> None:
 
 @pytest.fixture(scope="session")
 def app(
-    database_url: str, tmp_path_factory: pytest.TempPathFactory, smtp_server
+    database_url: str, tmp_path_factory: pytest.TempPathFactory, smtp_server, localstripe
 ) -> Iterator[Flask]:
     """The application under test, on a migrated database; CSRF off for the test client."""
     instance = tmp_path_factory.mktemp("instance")
     application = create_app(
-        _test_config(database_url, instance, smtp_server[0], WTF_CSRF_ENABLED=False)
+        _test_config(database_url, instance, smtp_server[0], localstripe, WTF_CSRF_ENABLED=False)
     )
     with application.app_context():
         upgrade()
@@ -334,10 +398,10 @@ def count_queries(app: Flask):
 
 
 @pytest.fixture(scope="session")
-def live_app(database_url: str, tmp_path_factory, smtp_server, app) -> Iterator[Flask]:
+def live_app(database_url: str, tmp_path_factory, smtp_server, localstripe, app) -> Iterator[Flask]:
     """The application the live server runs: CSRF on, as in production."""
     instance = tmp_path_factory.mktemp("live-instance")
-    application = create_app(_test_config(database_url, instance, smtp_server[0]))
+    application = create_app(_test_config(database_url, instance, smtp_server[0], localstripe))
     yield application
     dispose_engines(application)
 

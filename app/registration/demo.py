@@ -525,6 +525,7 @@ def _issue_letters(registrations: list[Registration], organiser: User | None) ->
             language=registration.language,
             issued_at=issued_at,
             issued_by_id=organiser.id if organiser else None,
+            **services.letter_holder(registration),
         )
         db.session.add(letter)
         services.record_history(

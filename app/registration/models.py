@@ -21,11 +21,13 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
 )
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import User
 from app.events.models import Event
 from app.extensions import db
+from app.i18n.formatting import country_name
 from app.i18n.text import TranslatedText, TranslatedTextType
 from app.partners.models import Partner
 
@@ -91,6 +93,15 @@ HISTORY_ACTION_LABELS = {
     "visa_letter_issued": _l("Visa letter issued"),
     "visa_letter_revoked": _l("Visa letter revoked"),
     "personal_data_erased": _l("Personal data erased"),
+    "passport_data_purged": _l("Passport data removed after the congress"),
+    "refunded": _l("Refunded"),
+}
+
+# Why Kongres itself revoked a visa letter (VisaLetter.revocation_reason holds the code; an
+# organiser's reason is stored as typed).
+VISA_REVOCATION_REASONS = {
+    "details_changed": _l("The delegate's details changed after the letter was issued."),
+    "registration_ended": _l("The registration was cancelled, rejected or refunded."),
 }
 
 # States that hold a place of the registration type's capacity (an open waitlist offer does
@@ -181,10 +192,29 @@ class Delegation(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
     country: Mapped[str] = mapped_column(String(2), index=True)
-    name: Mapped[str] = mapped_column(String(200))
+    # The name the head gave; None: "Delegation of <country>" in the reader's language.
+    chosen_name: Mapped[str | None] = mapped_column("name", String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     members: Mapped[list[Registration]] = relationship(back_populates="delegation")
+
+    @hybrid_property
+    def name(self) -> str:
+        """The name the head gave, else "Delegation of <country>" in the current language."""
+        if self.chosen_name:
+            return self.chosen_name
+        return str(_l("Delegation of %(country)s", country=country_name(self.country)))
+
+    @name.inplace.setter
+    def _name_setter(self, value: str | None) -> None:
+        """Keep the name the head gave (None or blank: the translated default name)."""
+        self.chosen_name = value or None
+
+    @name.inplace.expression
+    @classmethod
+    def _name_expression(cls) -> Any:
+        """In queries: the stored name (NULL for the default one)."""
+        return cls.chosen_name
 
 
 class Registration(db.Model):
@@ -310,7 +340,11 @@ class RegistrationHistory(db.Model):
 
 
 class VisaLetter(db.Model):
-    """A numbered visa invitation letter; revoking it makes the verification page say so."""
+    """A numbered visa invitation letter; revoking it makes the verification page say so.
+
+    The holder's details are copied at issue: the PDF and the verification page show what the
+    letter says, never the registration's later details (a change revokes the letter).
+    """
 
     __tablename__ = "visa_letters"
     __table_args__ = (
@@ -333,12 +367,27 @@ class VisaLetter(db.Model):
     revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     revocation_reason: Mapped[str | None] = mapped_column(Text)
 
+    # The holder as the letter names them (the passport number encrypted, as on registrations).
+    holder_name: Mapped[str] = mapped_column(String(201))
+    holder_nationality: Mapped[str] = mapped_column(String(2))
+    holder_organisation: Mapped[str | None] = mapped_column(String(300))
+    passport_number_encrypted: Mapped[str | None] = mapped_column(Text)
+    passport_expiry: Mapped[date | None] = mapped_column(Date)
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    birth_place: Mapped[str | None] = mapped_column(String(200))
+
     registration: Mapped[Registration] = relationship(back_populates="visa_letters")
 
     @property
     def is_revoked(self) -> bool:
         """Whether the letter has been withdrawn."""
         return self.revoked_at is not None
+
+    @property
+    def revocation_reason_text(self) -> str | None:
+        """Why the letter was revoked, in the current language for Kongres's own reasons."""
+        reason = VISA_REVOCATION_REASONS.get(self.revocation_reason or "")
+        return str(reason) if reason is not None else self.revocation_reason
 
 
 class PassportAccess(db.Model):

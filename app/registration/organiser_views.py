@@ -46,6 +46,7 @@ from app.registration.views import (
     event_or_404,
     partner_id_for,
     partner_suggestions,
+    registration_or_404,
 )
 from app.registration.visa_forms import IssueVisaLetterForm
 from app.web import run_service
@@ -121,16 +122,6 @@ def _organiser_helpers() -> dict[str, Any]:
 # --- helpers --------------------------------------------------------------------------------
 
 
-def _registration_or_404(reference: str, *options: Any) -> Registration:
-    """The current congress's registration with this reference (loaded with options), else 404."""
-    event = event_or_404()
-    return db.first_or_404(
-        select(Registration)
-        .where(Registration.event_id == event.id, Registration.reference == reference.upper())
-        .options(*options)
-    )
-
-
 def _delegations(event: Event) -> list[Delegation]:
     """The event's delegations by country and name, for the filter."""
     return list(
@@ -191,7 +182,8 @@ def _history_value(name: str, value: Any) -> str:
         return _("Yes") if value else _("No")
     if name in ("nationality", "residence_country"):
         return country_name(str(value))
-    if name == "passport_number":
+    if name in services.CHANGED_ONLY_FIELDS:
+        # Only that it changed is kept (older entries are scrubbed by the passport purge).
         return _("changed")
     return str(value)
 
@@ -385,7 +377,7 @@ def _show_options() -> tuple[Any, ...]:
 @allow(*ORGANISERS)
 def show_registration(reference: str):
     """Everything about one registration, its passport number masked, down to its history."""
-    registration = _registration_or_404(reference, *_show_options())
+    registration = registration_or_404(reference, *_show_options())
     return _render_registration(registration)
 
 
@@ -393,7 +385,7 @@ def show_registration(reference: str):
 @allow(*ORGANISERS)
 def reveal_passport(reference: str):
     """Show the passport number in full once; each showing is logged."""
-    registration = _registration_or_404(reference, *_show_options())
+    registration = registration_or_404(reference, *_show_options())
     form = ConfirmForm()
     if not form.validate_on_submit():
         flash(_("The form expired. Please submit it again."), "error")
@@ -418,7 +410,7 @@ def reveal_passport(reference: str):
 @allow(*ORGANISERS)
 def approve_registration(reference: str):
     """Approve a registration awaiting approval; the delegate is emailed."""
-    registration = _registration_or_404(reference)
+    registration = registration_or_404(reference)
     if not ConfirmForm().validate_on_submit():
         flash(_("The form expired. Please submit it again."), "error")
         return redirect(url_for("registration.show_registration", reference=reference))
@@ -441,7 +433,7 @@ def approve_registration(reference: str):
 @allow(*ORGANISERS)
 def reject_registration(reference: str):
     """Reject a registration with the reason the delegate reads."""
-    registration = _registration_or_404(reference)
+    registration = registration_or_404(reference)
     form = RejectForm()
     if form.validate_on_submit():
         done, _result = run_service(
@@ -459,7 +451,7 @@ def reject_registration(reference: str):
 @allow(*ORGANISERS)
 def resend_email(reference: str):
     """Send one of the registration's emails again."""
-    registration = _registration_or_404(reference)
+    registration = registration_or_404(reference)
     form = ResendForm()
     if not form.validate_on_submit():
         flash(_("Choose which email to send."), "error")
@@ -477,7 +469,7 @@ def resend_email(reference: str):
 @allow(*ORGANISERS)
 def edit_registration(reference: str):
     """Change any detail of a registration; the change is recorded in its history."""
-    registration = _registration_or_404(reference, selectinload(Registration.partner))
+    registration = registration_or_404(reference, selectinload(Registration.partner))
     has_passport = registration.passport_number_encrypted is not None
     form = OrganiserEditForm(
         data=OrganiserEditForm.data_for(registration) if request.method == "GET" else None,

@@ -9,6 +9,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import insert, or_, select, update
+from sqlalchemy.orm import load_only
 
 from app.auth.models import User
 from app.events.models import Event
@@ -19,6 +20,7 @@ from app.registration.models import (
     Registration,
     RegistrationHistory,
     RegistrationSettings,
+    VisaLetter,
 )
 from app.registration.passports import (
     decrypt_passport,
@@ -48,7 +50,8 @@ PASSPORT_ACCESS_PURPOSES = {
 ERASED_NAME = "[erased]"
 ERASED_EMAIL_DOMAIN = "erased.invalid"  # RFC 2606: a domain that can never receive mail
 DEFAULT_RETENTION_DAYS = RegistrationSettings.passport_retention_days.default.arg
-# The passport and birth columns the purge empties.
+# The passport and birth columns the purge empties (registrations and the copies on their
+# visa letters have the same names).
 PASSPORT_COLUMNS = ("passport_number_encrypted", "passport_expiry", "birth_date", "birth_place")
 
 
@@ -249,6 +252,13 @@ def erase_personal_data(
     # Earlier history may quote old values of the erased fields (edits list them).
     for entry in registration.history:
         entry.details = {}
+    # The letters' copies of the holder's details go too (a revoked letter is kept as a
+    # numbered record, naming nobody).
+    for letter in registration.visa_letters:
+        letter.holder_name = ERASED_NAME
+        letter.holder_organisation = None
+        for column in PASSPORT_COLUMNS:
+            setattr(letter, column, None)
     registration.title = None
     registration.given_name = ERASED_NAME
     registration.family_name = None
@@ -280,10 +290,43 @@ def _or_default(retention_days: int | None) -> int:
     return DEFAULT_RETENTION_DAYS if retention_days is None else retention_days
 
 
+def _holding_passport_data(model: Any, event_ids: list[int], column: Any = None) -> list[int]:
+    """Ids (or `column`) of the events' registrations or letters that still hold passport data."""
+    holding = or_(*(getattr(model, name).is_not(None) for name in PASSPORT_COLUMNS))
+    return list(
+        db.session.scalars(
+            select(column if column is not None else model.id).where(
+                model.event_id.in_(event_ids), holding
+            )
+        )
+    )
+
+
+def _scrub_history(event_ids: list[int]) -> None:
+    """Earlier edits' history kept old and new passport and birth values: only "changed"
+    stays (what edits record now). Entries already scrubbed are left alone."""
+    entries = db.session.scalars(
+        select(RegistrationHistory)
+        .join(Registration, Registration.id == RegistrationHistory.registration_id)
+        .where(Registration.event_id.in_(event_ids), RegistrationHistory.action == "edited")
+        .options(load_only(RegistrationHistory.id, RegistrationHistory.details))
+    )
+    for entry in entries:
+        changes = (entry.details or {}).get("changes") or {}
+        quoted = services.CHANGED_ONLY_FIELDS & changes.keys()
+        if any(changes[name] != "changed" for name in quoted):
+            # A new dict, so that the JSON column sees the change.
+            entry.details = {
+                **entry.details,
+                "changes": {**changes, **dict.fromkeys(quoted, "changed")},
+            }
+
+
 def purge_passport_data(today: date) -> int:
     """Remove passport numbers, expiry and birth data from every registration of events that
-    ended at least their retention period (settings.passport_retention_days) before today.
-    Returns how many registrations lost data; a second run finds none."""
+    ended at least their retention period (settings.passport_retention_days) before today,
+    from their visa letters' copies and from their history. Returns how many registrations
+    lost data; a second run finds none."""
     rows = db.session.execute(
         select(Event.id, Event.ends_on, RegistrationSettings.passport_retention_days).outerjoin(
             RegistrationSettings, RegistrationSettings.event_id == Event.id
@@ -296,19 +339,18 @@ def purge_passport_data(today: date) -> int:
     ]
     if not event_ids:
         return 0
-    holding = or_(*(getattr(Registration, column).is_not(None) for column in PASSPORT_COLUMNS))
-    registration_ids = list(
-        db.session.scalars(
-            select(Registration.id).where(Registration.event_id.in_(event_ids), holding)
-        )
+    # Also where the registration no longer holds the data (a visa letter no longer needed).
+    _scrub_history(event_ids)
+    registration_ids = sorted(
+        set(_holding_passport_data(Registration, event_ids))
+        | set(_holding_passport_data(VisaLetter, event_ids, VisaLetter.registration_id))
     )
     if not registration_ids:
         return 0
-    db.session.execute(
-        update(Registration)
-        .where(Registration.id.in_(registration_ids))
-        .values(dict.fromkeys(PASSPORT_COLUMNS))
-    )
+    for model, owner in ((Registration, Registration.id), (VisaLetter, VisaLetter.registration_id)):
+        db.session.execute(
+            update(model).where(owner.in_(registration_ids)).values(dict.fromkeys(PASSPORT_COLUMNS))
+        )
     now = services.utc_now()
     db.session.execute(
         insert(RegistrationHistory),

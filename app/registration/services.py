@@ -17,7 +17,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
 
 from flask import current_app, has_request_context
-from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import Select, and_, exists, false, func, or_, select
@@ -44,6 +43,7 @@ from app.registration.models import (
     RegistrationSettings,
     RegistrationStatus,
     RegistrationType,
+    VisaLetter,
 )
 from app.registration.passports import decrypt_passport, encrypt_passport
 from app.validation import check_date_in_range, clean_text
@@ -73,9 +73,12 @@ MEMBER_LINK_MAX_AGE = 60 * 24 * 3600
 # References are read out on the phone: no 0/O or 1/I.
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 REFERENCE_LENGTH = 8
+REFERENCE_PATTERN = re.compile(f"[{REFERENCE_ALPHABET}]{{{REFERENCE_LENGTH}}}")
 ORGANISER_ROLES = (Role.ORGANISER, Role.ADMIN)
 ENDED = (RegistrationStatus.CANCELLED, RegistrationStatus.REJECTED, RegistrationStatus.REFUNDED)
 EMAIL_KINDS = ("confirmation", "status")
+# Personal data whose old and new values the history never keeps: only that they changed.
+CHANGED_ONLY_FIELDS = frozenset({"passport_number", "passport_expiry", "birth_date", "birth_place"})
 
 
 class RegistrationError(DomainError):
@@ -228,6 +231,12 @@ def check_may_manage(actor: User | None) -> None:
         raise RegistrationError(_l("Only the organisers can do this."), "organisers_only")
 
 
+def _acts_for(registration: Registration, actor: User | None) -> bool:
+    """Whether the signed-in actor owns the registration or manages registrations (None, a
+    visitor who is not signed in, does not)."""
+    return actor is not None and (actor.id == registration.user_id or _is_organiser(actor))
+
+
 def _check_own(registration: Registration, actor: User | None) -> None:
     """Refuse a delegate's action on somebody else's registration."""
     if actor is None or _is_organiser(actor) or actor.id == registration.user_id:
@@ -237,7 +246,7 @@ def _check_own(registration: Registration, actor: User | None) -> None:
     )
 
 
-def _link(endpoint: str, **values: Any) -> str:
+def email_link(endpoint: str, **values: Any) -> str:
     """A full link for an email; the one place emails build links."""
     if has_request_context():
         return absolute_url(endpoint, **values)
@@ -249,7 +258,7 @@ def _link(endpoint: str, **values: Any) -> str:
 
 def _my_page_link(registration: Registration) -> str:
     """The delegate's own registration page (they sign in to see it)."""
-    return _link("registration.my_registration")
+    return email_link("registration.my_registration")
 
 
 def record_history(
@@ -331,12 +340,20 @@ def _new_reference() -> str:
     return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
 
 
-def find_registration(reference: str | None) -> Registration | None:
-    """The registration with this reference, if any."""
+def find_registration(event: Event, reference: str | None, *options: Any) -> Registration | None:
+    """The event's registration with this reference (loaded with `options`), if any.
+
+    Text that cannot be a reference (wrong length, other characters, a NUL byte that
+    PostgreSQL refuses) is answered None without a query.
+    """
     text = (reference or "").strip().upper()
-    if not text or len(text) > REFERENCE_LENGTH * 2:
+    if not REFERENCE_PATTERN.fullmatch(text):
         return None
-    return db.session.scalar(select(Registration).where(Registration.reference == text))
+    return db.session.scalar(
+        select(Registration)
+        .where(Registration.event_id == event.id, Registration.reference == text)
+        .options(*options)
+    )
 
 
 def registration_for_email(event: Event, email: str) -> Registration | None:
@@ -644,6 +661,32 @@ def _lock_type(type_id: int) -> RegistrationType:
     ).scalar_one()
 
 
+def _lock_registration(registration: Registration) -> Registration:
+    """The registration's row, locked until the transaction ends and read again (PostgreSQL):
+    a double submission waits for the first and then sees its result, so every caller checks
+    the state after this."""
+    return db.session.execute(
+        select(Registration)
+        .where(Registration.id == registration.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+
+
+def _lock_for_change(registration: Registration) -> RegistrationType:
+    """Lock the registration's type, then the registration itself, and return the type.
+
+    Always in this order: filling a type's free places holds its lock while it changes that
+    type's waiting registrations, so taking a registration's lock first could deadlock.
+    """
+    registration_type = _lock_type(registration.registration_type_id)
+    _lock_registration(registration)
+    if registration.registration_type_id != registration_type.id:
+        # An organiser moved it to another type while we waited; the row lock keeps it there.
+        registration_type = _lock_type(registration.registration_type_id)
+    return registration_type
+
+
 def _free_places(registration_type: RegistrationType, now: datetime) -> int | None:
     """How many places are free (None: no limit)."""
     if registration_type.capacity is None:
@@ -675,12 +718,18 @@ def _admitted_status(registration: Registration) -> RegistrationStatus:
     return RegistrationStatus.AWAITING_PAYMENT
 
 
+def _has_room(registration_type: RegistrationType, now: datetime) -> bool:
+    """Whether a newcomer to the type gets a place now: one is free and nobody waits for it
+    (the caller holds the type's lock)."""
+    free = _free_places(registration_type, now)
+    return free is None or (free > 0 and not _someone_waiting(registration_type))
+
+
 def _status_for_newcomer(
     registration_type: RegistrationType, fee: int, now: datetime
 ) -> RegistrationStatus:
     """A new registration's state, decided while the type's row is locked."""
-    free = _free_places(registration_type, now)
-    if free == 0 or (free is not None and _someone_waiting(registration_type)):
+    if not _has_room(registration_type, now):
         return RegistrationStatus.WAITLISTED
     if registration_type.needs_approval:
         return RegistrationStatus.PENDING_APPROVAL
@@ -790,8 +839,13 @@ def check_details(
     *,
     registration: Registration | None = None,
     today: date | None = None,
+    consent_required: bool = True,
 ) -> _Checked:
-    """Check and clean what a person entered; refuses the first broken rule, naming its field."""
+    """Check and clean what a person entered; refuses the first broken rule, naming its field.
+
+    consent_required=False when an organiser edits: the privacy consent is the delegate's own
+    to give (a delegation member may not have completed their details yet).
+    """
     today = today or event_today()
     registration_type = _check_type(
         event,
@@ -855,8 +909,10 @@ def check_details(
         )
     values["language"] = details.language
     values["media_consent"] = bool(details.media_consent)
-    if not details.privacy_consent and (
-        registration is None or not registration.privacy_consent_at
+    if (
+        consent_required
+        and not details.privacy_consent
+        and (registration is None or not registration.privacy_consent_at)
     ):
         raise RegistrationError(
             _l("Please accept the privacy notice: we cannot register you without it."),
@@ -1046,7 +1102,7 @@ def email_confirmation_token(registration: Registration) -> str:
 
 def _confirmation_link(registration: Registration) -> str:
     """The link that confirms the registration's address."""
-    return _link("registration.confirm_email", token=email_confirmation_token(registration))
+    return email_link("registration.confirm_email", token=email_confirmation_token(registration))
 
 
 def _registration_from_token(token: str, salt: str, max_age: int) -> Registration:
@@ -1072,6 +1128,7 @@ def confirm_email(token: str, *, now: datetime | None = None) -> Registration:
     registration = _registration_from_token(
         token, "kongres-registration-email", EMAIL_CONFIRMATION_MAX_AGE
     )
+    _lock_registration(registration)
     if registration.email_confirmed_at is None:
         now = now or utc_now()
         registration.email_confirmed_at = now
@@ -1107,7 +1164,9 @@ def update_registration(
 ) -> dict[str, list[Any]]:
     """Change a registration's details; delegates until the edit cut-off, organisers any time.
 
-    Returns the changes as {field: [old, new]} (the passport only as "changed").
+    A move to another type is admitted there like a newcomer (its waiting list when full,
+    approval when it needs it). A change to what the current visa letter names revokes it.
+    Returns the changes as {field: [old, new]} (passport and birth details only as "changed").
     """
     _check_own(registration, actor)
     today = today or event_today()
@@ -1139,7 +1198,13 @@ def update_registration(
                 "email_change_by_organisers",
                 field="email",
             )
-    checked = check_details(registration.event, details, registration=registration, today=today)
+    checked = check_details(
+        registration.event,
+        details,
+        registration=registration,
+        today=today,
+        consent_required=not organiser,
+    )
     new_email = checked.values["email"]
     if new_email != registration.email:
         clash = registration_for_email(registration.event, new_email)
@@ -1149,9 +1214,15 @@ def update_registration(
                 "email_taken",
                 field="email",
             )
-    before = _snapshot(registration)
-    old_passport = registration.passport_number_encrypted
+    now = utc_now()
     old_type = registration.registration_type
+    new_type = checked.registration_type
+    has_room = _lock_for_type_change(registration, old_type, new_type, now)
+    readmit = has_room is not None
+    frees_old_place = readmit and _frees_place(registration, now)
+    before = _snapshot(registration)
+    from_status = registration.status
+    old_passport = registration.passport_number_encrypted
     old_currency = registration.currency
     _apply(registration, checked)
     repriced = old_type.id != registration.registration_type_id or old_currency != currency_for(
@@ -1166,6 +1237,8 @@ def update_registration(
         for key, value in _snapshot(registration).items()
         if before.get(key) != value
     }
+    # Passport and birth details are personal data the history keeps only as "changed".
+    changes.update(dict.fromkeys(CHANGED_ONLY_FIELDS & changes.keys(), "changed"))
     passport_changed = checked.passport_given and (
         checked.passport_number is not None or old_passport is not None
     )
@@ -1175,12 +1248,34 @@ def update_registration(
         changes["passport_number"] = "changed"
     if not changes:
         return {}
+    if readmit:
+        _readmit(registration, has_room=bool(has_room), now=now)
+    moved = registration.status != from_status
     if "email" in changes:
         registration.email_confirmed_at = None
         registration.user = _delegate_account(
             new_email, registration.full_name, registration.language
         )
-    record_history(registration, "edited", actor=actor, changes=changes)
+    record_history(
+        registration,
+        "edited",
+        actor=actor,
+        from_status=from_status if moved else None,
+        to_status=registration.status if moved else None,
+        now=now,
+        changes=changes,
+    )
+    letter = current_visa_letter(registration)
+    if letter is not None and not _letter_is_current(letter, registration):
+        # The letter names the old details: it is revoked and the registration is back in
+        # the visa queue for a new one (the delegate is told, unless it has ended).
+        withdraw_visa_letter(
+            letter,
+            "details_changed",
+            actor=None,
+            now=now,
+            notify=registration.status not in ENDED,
+        )
     db.session.flush()
     if "email" in changes:
         _send(
@@ -1188,10 +1283,65 @@ def update_registration(
             "mail/email_confirmation.txt",
             confirm_link=_confirmation_link(registration),
         )
-    if old_type.id != registration.registration_type_id:
+    if moved:
+        _send_status(registration)
+    if frees_old_place:
         # Moving to another type frees a place in the old one.
-        _fill_free_places(old_type, utc_now())
+        _fill_free_places(old_type, now)
     return changes
+
+
+def _lock_for_type_change(
+    registration: Registration,
+    old_type: RegistrationType,
+    new_type: RegistrationType,
+    now: datetime,
+) -> bool | None:
+    """For a move to another type of a registration that holds or awaits a place: lock both
+    types (in id order, like any two moves at once) and the registration, and say whether
+    the new type has room for it; None when the move needs no new admission.
+
+    A confirmed place is only moved into a type with room for it (it would not be right
+    to put somebody who has paid on a waiting list).
+    """
+    if old_type.id == new_type.id or registration.status in (
+        RegistrationStatus.SUBMITTED.value,
+        *ENDED,
+    ):
+        return None
+    for type_id in sorted((old_type.id, new_type.id)):
+        _lock_type(type_id)
+    _lock_registration(registration)
+    if registration.status in (RegistrationStatus.SUBMITTED.value, *ENDED):
+        return None
+    # Decided before the move is written: the registration must not count in its new type.
+    has_room = _has_room(new_type, now)
+    if not has_room and registration.status == RegistrationStatus.CONFIRMED.value:
+        raise RegistrationError(
+            _l(
+                "“%(type)s” has no free place for this confirmed registration. Raise its "
+                "capacity first, or choose another type.",
+                type=new_type.name,
+            ),
+            "type_full",
+            field="registration_type_id",
+        )
+    return has_room
+
+
+def _readmit(registration: Registration, *, has_room: bool, now: datetime) -> None:
+    """Admit a registration moved to another type as that type admits newcomers: on its
+    waiting list when full, else to approval, payment or confirmed (a confirmed place stays)."""
+    if registration.status == RegistrationStatus.CONFIRMED.value:
+        return
+    # An offer was for a place of the old type.
+    registration.offer_expires_at = None
+    if has_room:
+        registration.waitlisted_at = None
+        registration.status = _admitted_status(registration).value
+    else:
+        registration.waitlisted_at = now
+        registration.status = RegistrationStatus.WAITLISTED.value
 
 
 def details_of(registration: Registration) -> RegistrationDetails:
@@ -1223,7 +1373,101 @@ def details_of(registration: Registration) -> RegistrationDetails:
     )
 
 
+# --- visa letters: what other changes do to them --------------------------------------------
+
+
+def current_visa_letter(registration: Registration) -> VisaLetter | None:
+    """The registration's unrevoked visa letter, if it has one."""
+    return db.session.scalar(
+        select(VisaLetter)
+        .where(VisaLetter.registration_id == registration.id, VisaLetter.revoked_at.is_(None))
+        .order_by(VisaLetter.id.desc())
+        .limit(1)
+    )
+
+
+def letter_holder(registration: Registration) -> dict[str, Any]:
+    """What a letter issued now copies from the registration: VisaLetter's holder columns."""
+    return {
+        "holder_name": registration.full_name,
+        "holder_nationality": registration.nationality,
+        "holder_organisation": registration.organisation or None,
+        "passport_number_encrypted": registration.passport_number_encrypted,
+        "passport_expiry": registration.passport_expiry,
+        "birth_date": registration.birth_date,
+        "birth_place": registration.birth_place,
+    }
+
+
+def _plain_passport(token: str | None) -> str | None:
+    """A stored passport token's number (tokens of one number differ: each has its own IV)."""
+    return decrypt_passport(token) if token else None
+
+
+def _letter_is_current(letter: VisaLetter, registration: Registration) -> bool:
+    """Whether the letter still names what the registration now holds."""
+    holder = letter_holder(registration)
+    token = holder.pop("passport_number_encrypted")
+    if any(getattr(letter, name) != value for name, value in holder.items()):
+        return False
+    return _plain_passport(letter.passport_number_encrypted) == _plain_passport(token)
+
+
+def withdraw_visa_letter(
+    letter: VisaLetter,
+    reason: str,
+    *,
+    actor: User | None,
+    now: datetime | None = None,
+    notify: bool = True,
+) -> VisaLetter:
+    """Mark a letter revoked, record it and (notify) tell the delegate; a revoked letter stays
+    as it is. No permission check: visa.revoke_visa_letter checks for organisers, and the
+    rules here revoke on their own (reason: a code of VISA_REVOCATION_REASONS)."""
+    if letter.is_revoked:
+        return letter
+    now = now or utc_now()
+    letter.revoked_at = now
+    letter.revoked_by_id = actor.id if actor else None
+    letter.revocation_reason = reason
+    registration = letter.registration
+    record_history(registration, "visa_letter_revoked", actor=actor, now=now, number=letter.number)
+    if notify:
+        _send(registration, "mail/visa_letter_revoked.txt", letter=letter)
+    db.session.flush()
+    return letter
+
+
 # --- state changes --------------------------------------------------------------------------
+
+
+def _end_registration(
+    registration: Registration,
+    registration_type: RegistrationType,
+    to_status: RegistrationStatus,
+    action: str,
+    *,
+    actor: User | None,
+    now: datetime,
+    reason: str | None = None,
+    change: str | None = None,
+) -> None:
+    """End a registration (cancelled, rejected, refunded) that the caller has locked with
+    _lock_for_change and checked: its current visa letter is revoked, the delegate is told,
+    and a place it held goes to the first on the waiting list."""
+    frees = _frees_place(registration, now)
+    if to_status is RegistrationStatus.REJECTED:
+        registration.rejection_reason = reason
+    _move(registration, to_status, action, actor=actor, now=now, reason=reason)
+    letter = current_visa_letter(registration)
+    if letter is not None:
+        # Nobody may travel on a letter of a registration that has ended; the state email
+        # already tells the delegate.
+        withdraw_visa_letter(letter, "registration_ended", actor=None, now=now, notify=False)
+    db.session.flush()
+    _send_status(registration, reason=reason, change=change)
+    if frees:
+        _fill_free_places(registration_type, now)
 
 
 def _frees_place(registration: Registration, now: datetime) -> bool:
@@ -1245,21 +1489,22 @@ def cancel_registration(
 ) -> None:
     """Cancel a registration; its place goes to the first on the waiting list."""
     _check_own(registration, actor)
+    reason = _clean(reason, "reason", MAX_REASON_LENGTH, multiline=True)
+    now = now or utc_now()
+    registration_type = _lock_for_change(registration)
     if registration.status in ENDED:
         raise RegistrationError(
             _l("This registration is already cancelled or closed."), "already_ended"
         )
-    reason = _clean(reason, "reason", MAX_REASON_LENGTH, multiline=True)
-    now = now or utc_now()
-    registration_type = _lock_type(registration.registration_type_id)
-    frees = _frees_place(registration, now)
-    _move(
-        registration, RegistrationStatus.CANCELLED, "cancelled", actor=actor, now=now, reason=reason
+    _end_registration(
+        registration,
+        registration_type,
+        RegistrationStatus.CANCELLED,
+        "cancelled",
+        actor=actor,
+        now=now,
+        reason=reason,
     )
-    db.session.flush()
-    _send_status(registration, reason=reason)
-    if frees:
-        _fill_free_places(registration_type, now)
 
 
 def approve_registration(
@@ -1268,12 +1513,12 @@ def approve_registration(
     """Approve a registration awaiting approval: on to payment, or confirmed when free;
     on the waiting list if the type has meanwhile become full."""
     check_may_manage(actor)
+    registration_type = _lock_for_change(registration)
     if registration.status != RegistrationStatus.PENDING_APPROVAL.value:
         raise RegistrationError(
             _l("Only a registration awaiting approval can be approved."), "not_pending"
         )
     now = now or utc_now()
-    registration_type = _lock_type(registration.registration_type_id)
     capacity = registration_type.capacity
     # The pending registration already counts; others beyond capacity mean it shrank.
     if capacity is not None and places_taken(registration_type, now) > capacity:
@@ -1306,22 +1551,22 @@ def reject_registration(
         required=_l("Give the reason for the rejection: the delegate will read it."),
         multiline=True,
     )
+    now = now or utc_now()
+    registration_type = _lock_for_change(registration)
     if registration.status in ENDED or registration.status == RegistrationStatus.CONFIRMED.value:
         raise RegistrationError(
             _l("A confirmed or closed registration cannot be rejected; cancel it instead."),
             "cannot_reject",
         )
-    now = now or utc_now()
-    registration_type = _lock_type(registration.registration_type_id)
-    frees = _frees_place(registration, now)
-    registration.rejection_reason = reason
-    _move(
-        registration, RegistrationStatus.REJECTED, "rejected", actor=actor, now=now, reason=reason
+    _end_registration(
+        registration,
+        registration_type,
+        RegistrationStatus.REJECTED,
+        "rejected",
+        actor=actor,
+        now=now,
+        reason=reason,
     )
-    db.session.flush()
-    _send_status(registration, reason=reason)
-    if frees:
-        _fill_free_places(registration_type, now)
 
 
 def mark_paid(
@@ -1329,6 +1574,7 @@ def mark_paid(
 ) -> bool:
     """The payments seam: the fee arrived, so the place is confirmed. Returns whether it
     changed anything (a repeated notice is harmless)."""
+    _lock_registration(registration)
     if registration.status == RegistrationStatus.CONFIRMED.value:
         return False
     if registration.status != RegistrationStatus.AWAITING_PAYMENT.value:
@@ -1411,23 +1657,31 @@ def expire_offers(now: datetime | None = None) -> int:
         )
     )
     types: dict[int, RegistrationType] = {}
+    closed = 0
     for registration in expired:
-        types.setdefault(
-            registration.registration_type_id, _lock_type(registration.registration_type_id)
-        )
-        _move(
+        # In type order, as every other change locks (see _lock_for_change).
+        registration_type = _lock_for_change(registration)
+        types.setdefault(registration_type.id, registration_type)
+        expires = _aware(registration.offer_expires_at)
+        if registration.status != RegistrationStatus.WAITLISTED.value or not (
+            expires and expires <= now
+        ):
+            continue  # accepted or cancelled while this run waited for its lock
+        # The action names why: no English reason is stored for the pages to show.
+        _end_registration(
             registration,
+            registration_type,
             RegistrationStatus.CANCELLED,
             "offer_expired",
             actor=None,
             now=now,
-            reason="offer expired",
+            change="offer_expired",
         )
-        db.session.flush()
-        _send_status(registration, change="offer_expired")
+        closed += 1
     for registration_type in types.values():
+        # The expired offers' places were no longer held: offer them to the next waiting.
         _fill_free_places(registration_type, now)
-    return len(expired)
+    return closed
 
 
 def has_open_offer(registration: Registration, now: datetime | None = None) -> bool:
@@ -1446,7 +1700,7 @@ def accept_offer(
     """Take up an offered place while the offer lasts: on to approval, payment or confirmed."""
     _check_own(registration, actor)
     now = now or utc_now()
-    _lock_type(registration.registration_type_id)
+    _lock_for_change(registration)
     if (
         registration.status != RegistrationStatus.WAITLISTED.value
         or not registration.offer_expires_at
@@ -1515,9 +1769,10 @@ def next_step(registration: Registration, now: datetime | None = None) -> str:
 
 
 def _check_members(
-    event: Event, head_email: str, members: list[MemberInvite]
+    event: Event, head_email: str, members: list[MemberInvite], *, new_only: bool = True
 ) -> list[tuple[str, str, str | None, RegistrationType]]:
-    """The members checked: (email, given name, family name, type), all distinct and new."""
+    """The members checked: (email, given name, family name, type), all distinct and (with
+    new_only) not registered yet."""
     if not members:
         raise RegistrationError(
             _l("Add at least one member to the delegation."), "no_members", field="members"
@@ -1541,9 +1796,14 @@ def _check_members(
                 field="members",
             )
         seen.add(email)
-        if registration_for_email(event, email) is not None:
+        if new_only and registration_for_email(event, email) is not None:
+            # Worded to say nothing about that person's registration or its state.
             raise RegistrationError(
-                _l("%(email)s is already registered for this congress.", email=email),
+                _l(
+                    "%(email)s cannot be invited with this form. Please check the address, "
+                    "or ask the organisers for help.",
+                    email=email,
+                ),
                 "member_registered",
                 field="members",
             )
@@ -1576,15 +1836,26 @@ def register_delegation(
     actor: User | None = None,
     now: datetime | None = None,
     name: str | None = None,
-) -> Delegation:
+) -> Delegation | None:
     """A head of delegation registers themselves and invites members, who each get a link
-    to complete and confirm their own details."""
+    to complete and confirm their own details.
+
+    An already registered head must be signed in as its owner (`actor`; organisers may act
+    for anyone). For anybody else the answer is that of a fresh submission, but nothing
+    changes and nobody is emailed (None is returned): the form must not let a stranger make
+    someone a head of delegation, nor tell them whether that person is registered.
+    """
     now = now or utc_now()
     today = event_today(now)
     _check_window(event, actor, today)
     checked_head = check_details(event, head, today=today)
     head_email = checked_head.values["email"]
     existing_head = registration_for_email(event, head_email)
+    if existing_head is not None and not _acts_for(existing_head, actor):
+        # The members' own mistakes are reported as for anyone (a repeated form too, so
+        # that a double click is harmless).
+        _check_members(event, head_email, members, new_only=False)
+        return None
     if existing_head is not None:
         member_emails = {clean_email(member.email, "members") for member in members}
         delegation = _existing_delegation(existing_head, member_emails)
@@ -1602,7 +1873,7 @@ def register_delegation(
         event_id=event.id,
         country=country,
         name=_clean(name, "delegation_name", MAX_DELEGATION_NAME_LENGTH)
-        or _default_delegation_name(checked_head, country),
+        or _default_delegation_name(checked_head),
     )
     db.session.add(delegation)
     db.session.flush()
@@ -1654,15 +1925,15 @@ def register_delegation(
     return delegation
 
 
-def _default_delegation_name(checked: _Checked, country: str) -> str:
-    """A delegation's name when the head gives none: their organisation, else the country."""
+def _default_delegation_name(checked: _Checked) -> str | None:
+    """A delegation's name when the head gives none: their organisation; else None, which
+    reads "Delegation of <country>" in each reader's language (Delegation.name)."""
     partner_id = checked.values.get("partner_id")
     if partner_id:
         return db.session.get(Partner, partner_id).name[:MAX_DELEGATION_NAME_LENGTH]
     if checked.values.get("organisation_name"):
         return checked.values["organisation_name"][:MAX_DELEGATION_NAME_LENGTH]
-    with force_locale("en"):
-        return f"Delegation of {country_name(country)}"
+    return None
 
 
 def member_token(registration: Registration) -> str:
@@ -1686,7 +1957,7 @@ def _send_member_invitation(member: Registration, *, head: Registration | None =
         "mail/delegation_invitation.txt",
         head=head,
         delegation=member.delegation,
-        complete_link=_link("registration.complete_member", token=member_token(member)),
+        complete_link=email_link("registration.complete_member", token=member_token(member)),
         days=MEMBER_LINK_MAX_AGE // 86400,
     )
 
@@ -1696,6 +1967,7 @@ def complete_member_registration(
 ) -> Registration:
     """A delegation member completes their details and enters the normal flow; the link
     they followed confirmed their address."""
+    _lock_for_change(registration)
     if registration.status != RegistrationStatus.SUBMITTED.value:
         raise RegistrationError(
             _l("These details have already been completed. Sign in to see your registration."),
@@ -1839,3 +2111,43 @@ def counts_by_type(event: Event) -> list[TypeCount]:
         TypeCount(registration_type, counts.get(registration_type.id, 0))
         for registration_type in registration_types(event, active_only=False)
     ]
+
+
+# --- payments (issue 5): refunds (helper P4) ------------------------------------------------
+
+# States a paid registration can be in when its fee goes back: a confirmed place, a place
+# still shown as awaiting payment, or one the delegate or the organisers already ended.
+REFUNDABLE_STATES = (
+    RegistrationStatus.CONFIRMED,
+    RegistrationStatus.AWAITING_PAYMENT,
+    RegistrationStatus.CANCELLED,
+    RegistrationStatus.REJECTED,
+)
+
+
+def mark_refunded(
+    registration: Registration, *, actor: User | None = None, now: datetime | None = None
+) -> bool:
+    """The payments seam for refunds: the fee went back, so the registration ends as
+    refunded and a place it held goes to the waiting list. Returns whether it changed
+    anything (a repeated notice is harmless)."""
+    # registration review fixes: locked and re-checked; ends like a cancellation (the
+    # place, the visa letter) through _end_registration.
+    registration_type = _lock_for_change(registration)
+    if registration.status == RegistrationStatus.REFUNDED.value:
+        return False
+    if registration.status not in REFUNDABLE_STATES:
+        raise RegistrationError(
+            _l("Only a paid, cancelled or rejected registration can be marked as refunded."),
+            "not_refundable",
+        )
+    now = now or utc_now()
+    _end_registration(
+        registration,
+        registration_type,
+        RegistrationStatus.REFUNDED,
+        "refunded",
+        actor=actor,
+        now=now,
+    )
+    return True

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -33,6 +34,8 @@ from app.events.services import current_event
 from app.extensions import db, limiter
 from app.i18n.formatting import format_event_datetime, format_money
 from app.partners.models import Partner, name_key
+from app.payments import checkout
+from app.payments.refunds import cancel_with_refund_request  # payments (issue 5)
 from app.registration import personal_data, services, visa
 from app.registration.forms import (
     DEFAULT_MEMBER_ROWS,
@@ -88,6 +91,14 @@ def event_or_404() -> Event:
     if event is None:
         abort(404)
     return event
+
+
+def registration_or_404(reference: str, *options: Any) -> Registration:
+    """The current congress's registration with this reference (loaded with options)."""
+    registration = services.find_registration(event_or_404(), reference, *options)
+    if registration is None:
+        abort(404)
+    return registration
 
 
 # --- the public form ------------------------------------------------------------------------
@@ -268,6 +279,8 @@ def register_delegation():
                 event,
                 form.registration_details(partner_id),
                 members,
+                # An already registered head must be the one signed in (else nothing happens).
+                actor=current_user if current_user.is_authenticated else None,
             )
             if done:
                 _remember_received(
@@ -305,8 +318,11 @@ def complete_member(token: str):
         db.session.rollback()
         return _link_problem(str(error))
     if registration.status != RegistrationStatus.SUBMITTED:
-        flash(_("Your details are already complete. Sign in to see your registration."), "info")
-        return redirect(url_for("auth.login", next=url_for("registration.my_registration")))
+        if _can_sign_in(registration):
+            flash(_("Your details are already complete. Sign in to see your registration."), "info")
+            return redirect(url_for("auth.login", next=url_for("registration.my_registration")))
+        # The link proved the address, as a confirmation link does: now the password.
+        return _choose_password(registration, completed=True)
     form = CompleteMemberForm(
         data=CompleteMemberForm.data_from(registration) if request.method == "GET" else None
     )
@@ -323,6 +339,9 @@ def complete_member(token: str):
         done, _result = run_service(
             form, services.complete_member_registration, registration, details
         )
+        if done and not _can_sign_in(registration):
+            # The same link now offers the password (the page says the details are saved).
+            return redirect(url_for("registration.complete_member", token=token))
         if done:
             _remember_received(form.given_name.data, form.family_name.data, registration.email)
             return redirect(url_for("registration.registration_received"))
@@ -343,15 +362,29 @@ def confirm_email(token: str):
     except services.RegistrationError as error:
         db.session.rollback()
         return _link_problem(str(error))
-    db.session.commit()
-    user = registration.user
-    if user is None or user.password_hash is not None:
+    if _can_sign_in(registration):
         # The account can already sign in: the link must not become a password reset.
+        db.session.commit()
         if current_user.is_authenticated and current_user.id == registration.user_id:
             flash(_("Your email address is confirmed."), "success")
             return redirect(url_for("registration.my_registration"))
         flash(_("Your email address is confirmed. Sign in to see your registration."), "success")
         return redirect(url_for("auth.login", next=url_for("registration.my_registration")))
+    return _choose_password(registration)
+
+
+def _can_sign_in(registration: Registration) -> bool:
+    """Whether the registration's account already has a password (or it has no account), so
+    that an emailed link must not set one."""
+    user = registration.user
+    return user is None or user.password_hash is not None
+
+
+def _choose_password(registration: Registration, *, completed: bool = False):
+    """The page where a delegate whose emailed link proved their address chooses a password
+    and is signed in; this request's changes (the confirmation) and the password are
+    committed together, once."""
+    user = registration.user
     form = NewPasswordForm()
     if form.validate_on_submit():
         done, _result = run_service(form, auth_services.change_password, user, form.password.data)
@@ -361,7 +394,15 @@ def confirm_email(token: str):
             login_user(user)
             flash(_("Your password is set and you are signed in."), "success")
             return redirect(url_for("registration.my_registration"))
-    return render_template("registration/confirm_email.html", form=form, registration=registration)
+        # Refused: the rollback also undid the confirmation; the next submission repeats it.
+    else:
+        db.session.commit()
+    return render_template(
+        "registration/confirm_email.html",
+        form=form,
+        registration=registration,
+        completed=completed,
+    )
 
 
 # --- a delegate's own registration ----------------------------------------------------------
@@ -408,11 +449,10 @@ def _next_step_text(registration: Registration, step: str) -> str | None:
 
 
 def _visa_letter_for(registration: Registration):
-    """The delegate's current, unrevoked visa letter when letters can be downloaded."""
+    """The delegate's current, unrevoked visa letter when it can be downloaded."""
     if "registration.download_visa_letter" not in current_app.view_functions:
         return None
-    letter = visa.current_letter(registration)
-    return None if letter is None or letter.is_revoked else letter
+    return visa.downloadable_letter(registration)
 
 
 def _status_label(status: str | None) -> str:
@@ -454,6 +494,8 @@ def _render_my_registration(registration: Registration, **forms):
         cancel_form=forms.get("cancel_form") or CancelRegistrationForm(formdata=None),
         erase_form=forms.get("erase_form") or ConfirmForm(formdata=None, prefix="erase"),
         accept_form=ActionForm(formdata=None),
+        # --- payments (issue 5, helper P2): pay buttons and receipts ---
+        payment_panel=checkout.payment_panel(registration, current_user, step),
     )
 
 
@@ -520,7 +562,8 @@ def cancel_my_registration():
     if form.validate():
         done, _result = run_service(
             form,
-            services.cancel_registration,
+            # payments (issue 5): cancel, then ask for a refund before the deadline (one commit)
+            cancel_with_refund_request,
             registration,
             actor=current_user,
             reason=form.reason.data or None,

@@ -28,11 +28,11 @@ from app.registration import services
 from app.registration.models import Registration, RegistrationStatus, VisaLetter
 from app.registration.pdf import LETTER_LANGUAGES, letter_pdf
 from app.validation import clean_text
-from app.web import absolute_url
 
 __all__ = [
     "ISSUABLE_STATES",
     "current_letter",
+    "downloadable_letter",
     "find_letter_by_code",
     "issue_blocker",
     "issue_visa_letter",
@@ -119,12 +119,15 @@ def issued_letters(event: Event) -> Select[tuple[VisaLetter]]:
 
 def current_letter(registration: Registration) -> VisaLetter | None:
     """The registration's unrevoked letter, if it has one."""
-    return db.session.scalar(
-        select(VisaLetter)
-        .where(VisaLetter.registration_id == registration.id, VisaLetter.revoked_at.is_(None))
-        .order_by(VisaLetter.id.desc())
-        .limit(1)
-    )
+    return services.current_visa_letter(registration)
+
+
+def downloadable_letter(registration: Registration) -> VisaLetter | None:
+    """The current letter while the registration runs: none for an ended or erased one (its
+    letter was revoked when it ended; an older one left unrevoked is not handed out either)."""
+    if registration.status in ENDED_STATES or registration.erased_at is not None:
+        return None
+    return current_letter(registration)
 
 
 def find_letter_by_code(code: str | None) -> VisaLetter | None:
@@ -163,24 +166,14 @@ def issue_blocker(registration: Registration) -> str | None:
     return None
 
 
-def _lock(registration: Registration) -> Registration:
-    """Lock the registration's row (PostgreSQL) and reload it, so that two organisers issuing
-    at once cannot both see it without a letter."""
-    return db.session.scalars(
-        select(Registration)
-        .where(Registration.id == registration.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
-
-
 def issue_visa_letter(
     registration: Registration, *, actor: User | None, now: datetime | None = None
 ) -> VisaLetter:
     """Issue the registration's letter with the event's next number; a registration that
     already holds a current letter gets that one back (a double click issues nothing)."""
     services.check_may_manage(actor)
-    registration = _lock(registration)
+    # Two organisers issuing at once: the second waits, then finds the first one's letter.
+    registration = services._lock_registration(registration)
     existing = current_letter(registration)
     if existing is not None:
         return existing
@@ -207,6 +200,8 @@ def issue_visa_letter(
             language=language,
             issued_at=now,
             issued_by_id=actor.id if actor else None,
+            # What the letter says, fixed at issue (a later change revokes it instead).
+            **services.letter_holder(registration),
         )
         try:
             with db.session.begin_nested():
@@ -228,7 +223,7 @@ def issue_visa_letter(
         "mail/visa_letter_issued.txt",
         registration=registration,
         letter=letter,
-        link=absolute_url("registration.my_registration"),
+        link=services.email_link("registration.my_registration"),
     )
     db.session.flush()
     return letter
@@ -253,23 +248,4 @@ def revoke_visa_letter(
         multiline=True,
         error=services.RegistrationError,
     )
-    if letter.is_revoked:
-        return letter
-    now = now or services.utc_now()
-    letter.revoked_at = now
-    letter.revoked_by_id = actor.id if actor else None
-    letter.revocation_reason = reason
-    registration = letter.registration
-    services.record_history(
-        registration, "visa_letter_revoked", actor=actor, now=now, number=letter.number
-    )
-    if notify:
-        send_email(
-            registration.email,
-            registration.language,
-            "mail/visa_letter_revoked.txt",
-            registration=registration,
-            letter=letter,
-        )
-    db.session.flush()
-    return letter
+    return services.withdraw_visa_letter(letter, reason, actor=actor, now=now, notify=notify)

@@ -13,14 +13,18 @@ from markupsafe import Markup
 
 from app.auth.access import PUBLIC, allow
 from app.auth.models import Role
-from app.events.models import Event
 from app.extensions import db, limiter
 from app.i18n.formatting import to_event_time
 from app.i18n.locale import supported_languages
 from app.pagination import paginate
-from app.registration import personal_data, services, visa
+from app.registration import personal_data, visa
 from app.registration.models import Registration, RegistrationStatus, VisaLetter
-from app.registration.views import bp, event_or_404, own_registration_or_404
+from app.registration.views import (
+    bp,
+    event_or_404,
+    own_registration_or_404,
+    registration_or_404,
+)
 from app.registration.visa_forms import (
     IssueVisaLetterForm,
     RevokeVisaLetterForm,
@@ -35,17 +39,17 @@ VERIFICATION_RATE_LIMIT = "30 per minute"
 QUEUE_VIEWS = ("waiting", "issued")
 
 
-def _event_registration_or_404(event: Event, reference: str) -> Registration:
-    """The event's registration with this reference."""
-    registration = services.find_registration(reference)
-    if registration is None or registration.event_id != event.id:
-        abort(404)
-    return registration
-
-
 def _current_letter_or_404(registration: Registration) -> VisaLetter:
     """The registration's current (unrevoked) letter."""
     letter = visa.current_letter(registration)
+    if letter is None:
+        abort(404)
+    return letter
+
+
+def _downloadable_letter_or_404(registration: Registration) -> VisaLetter:
+    """The registration's current letter while it runs (none for an ended registration)."""
+    letter = visa.downloadable_letter(registration)
     if letter is None:
         abort(404)
     return letter
@@ -99,7 +103,7 @@ def visa_queue():
 @allow(*ORGANISERS)
 def issue_visa_letter(reference: str):
     """Issue the registration's visa letter with the next number, back to the queue."""
-    registration = _event_registration_or_404(event_or_404(), reference)
+    registration = registration_or_404(reference)
     form = IssueVisaLetterForm()
     back = safe_next_url(form.next.data, url_for("registration.visa_queue"))
     if not form.validate():
@@ -124,7 +128,7 @@ def issue_visa_letter(reference: str):
 @allow(*ORGANISERS)
 def revoke_visa_letter(reference: str):
     """Withdraw a registration's current letter, with a reason."""
-    registration = _event_registration_or_404(event_or_404(), reference)
+    registration = registration_or_404(reference)
     letter = _current_letter_or_404(registration)
     form = RevokeVisaLetterForm()
     if form.validate_on_submit():
@@ -143,8 +147,8 @@ def revoke_visa_letter(reference: str):
 @allow(*ORGANISERS)
 def visa_letter_pdf(reference: str):
     """A registration's current letter as PDF; the passport number it shows is a logged view."""
-    registration = _event_registration_or_404(event_or_404(), reference)
-    letter = _current_letter_or_404(registration)
+    registration = registration_or_404(reference)
+    letter = _downloadable_letter_or_404(registration)
     personal_data.log_passport_access(registration, viewer=current_user, purpose="visa_letter")
     db.session.commit()
     return _pdf_response(letter)
@@ -157,7 +161,7 @@ def visa_letter_pdf(reference: str):
 @allow(Role.DELEGATE)
 def download_visa_letter():
     """The signed-in delegate's own current visa letter as PDF."""
-    letter = _current_letter_or_404(own_registration_or_404())
+    letter = _downloadable_letter_or_404(own_registration_or_404())
     return _pdf_response(letter)
 
 

@@ -539,7 +539,13 @@ def test_a_head_registers_a_delegation_and_a_member_completes_their_details(
     member = registration_for(app, "member1@example.org")
     assert member.status == RegistrationStatus.AWAITING_PAYMENT
     assert member.email_confirmed_at is not None
+    # The link proved the address: the member chooses a password there and is signed in.
+    assert response.headers["Location"].endswith(path)
+    assert "Choose a password" in client.get(path).get_data(as_text=True)
+    response = client.post(path, data={"password": TEST_PASSWORD, "confirm": TEST_PASSWORD})
+    assert response.headers["Location"].endswith("/my/registration")
     # The link is spent: it now sends the member to sign in.
+    client.post("/logout")
     assert "/login" in client.get(path).headers["Location"]
 
 
