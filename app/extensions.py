@@ -1,6 +1,7 @@
 """Unbound extension instances; create_app binds them to an application."""
 
 import sqlite3
+from enum import StrEnum
 
 from flask_babel import Babel
 from flask_limiter import Limiter
@@ -30,6 +31,14 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+
+def one_of(column: str, enum_cls: type[StrEnum]) -> str:
+    """SQL for a CHECK constraint: the column holds one of the enumeration's values."""
+    values = ", ".join(f"'{member.value}'" for member in enum_cls)
+    return f"{column} IN ({values})"
+
+
 migrate = Migrate()
 login_manager = LoginManager()
 babel = Babel()

@@ -23,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import User
-from app.extensions import db
+from app.extensions import db, one_of
 from app.i18n.text import TranslatedText, TranslatedTextType
 from app.partners.models import Partner
 
@@ -32,10 +32,6 @@ EXPIRING_WITHIN_DAYS = 90
 
 def _labelled(enum_cls: type[StrEnum], labels: dict) -> None:
     enum_cls.label = property(lambda self: str(labels[self]))  # type: ignore[attr-defined]
-
-
-def _values(enum_cls: type[StrEnum]) -> str:
-    return ", ".join(f"'{member.value}'" for member in enum_cls)
 
 
 class AgreementKind(StrEnum):
@@ -187,11 +183,11 @@ class Agreement(db.Model):
 
     __tablename__ = "agreements"
     __table_args__ = (
-        CheckConstraint(f"kind IN ({_values(AgreementKind)})", name="kind"),
-        CheckConstraint(f"status IN ({_values(AgreementStatus)})", name="status"),
-        CheckConstraint(f"unit_level IN ({_values(UnitLevel)})", name="unit_level"),
+        CheckConstraint(one_of("kind", AgreementKind), name="kind"),
+        CheckConstraint(one_of("status", AgreementStatus), name="status"),
+        CheckConstraint(one_of("unit_level", UnitLevel), name="unit_level"),
         CheckConstraint(
-            f"relation IS NULL OR relation IN ({_values(AgreementRelation)})", name="relation"
+            "relation IS NULL OR " + one_of("relation", AgreementRelation), name="relation"
         ),
         # A linked agreement says how it changes its parent; the relation outlives a deleted
         # parent (parent_id is SET NULL on delete), so a relation alone is allowed.
@@ -297,7 +293,7 @@ class Obligation(db.Model):
     """A deliverable one party owes under an agreement; no partner means Ditjenpas owes it."""
 
     __tablename__ = "agreement_obligations"
-    __table_args__ = (CheckConstraint(f"status IN ({_values(ObligationStatus)})", name="status"),)
+    __table_args__ = (CheckConstraint(one_of("status", ObligationStatus), name="status"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     agreement_id: Mapped[int] = mapped_column(

@@ -10,7 +10,7 @@ from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, DateTime, ForeignKey, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import db, one_of
 
 
 class Role(StrEnum):
@@ -36,7 +36,6 @@ ROLE_LABELS = {
     Role.DELEGATE: _l("Delegate"),
 }
 STAFF_ROLES = frozenset({Role.ADMIN, Role.ORGANISER, Role.REGISTRY_OFFICER, Role.GATE_STAFF})
-_ROLE_VALUES = ", ".join(f"'{role.value}'" for role in Role)
 
 
 class User(UserMixin, db.Model):
@@ -89,7 +88,7 @@ class UserRole(db.Model):
     """One role granted to one user."""
 
     __tablename__ = "user_roles"
-    __table_args__ = (CheckConstraint(f"role IN ({_ROLE_VALUES})", name="role"),)
+    __table_args__ = (CheckConstraint(one_of("role", Role), name="role"),)
 
     user_id: Mapped[int] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True

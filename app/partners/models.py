@@ -22,7 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import User
-from app.extensions import db
+from app.extensions import db, one_of
 
 
 class PartnerKind(StrEnum):
@@ -55,7 +55,6 @@ PARTNER_KIND_LABELS = {
     PartnerKind.ACADEMIA: _l("Academia"),
     PartnerKind.COMMUNITY_GROUP: _l("Community group"),
 }
-_KIND_VALUES = ", ".join(f"'{kind.value}'" for kind in PartnerKind)
 
 
 NAME_KEY_LENGTH = 300
@@ -75,7 +74,7 @@ class Partner(db.Model):
 
     __tablename__ = "partners"
     __table_args__ = (
-        CheckConstraint(f"kind IN ({_KIND_VALUES})", name="kind"),
+        CheckConstraint(one_of("kind", PartnerKind), name="kind"),
         CheckConstraint("length(country) = 2", name="country_code"),
         UniqueConstraint("name_key", "country", name="uq_partners_name_key_country"),
     )

@@ -23,13 +23,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import User
 from app.events.models import Event
-from app.extensions import db
+from app.extensions import db, one_of
 from app.i18n.text import TranslatedText, TranslatedTextType
 from app.registration.models import Registration, RegistrationType
-
-
-def _values(enum_cls: type[StrEnum]) -> str:
-    return ", ".join(f"'{member.value}'" for member in enum_cls)
 
 
 class PaymentMethod(StrEnum):
@@ -105,8 +101,8 @@ class Payment(db.Model):
 
     __tablename__ = "payments"
     __table_args__ = (
-        CheckConstraint(f"method IN ({_values(PaymentMethod)})", name="method"),
-        CheckConstraint(f"status IN ({_values(PaymentStatus)})", name="status"),
+        CheckConstraint(one_of("method", PaymentMethod), name="method"),
+        CheckConstraint(one_of("status", PaymentStatus), name="status"),
         CheckConstraint("currency IN ('USD', 'IDR')", name="currency"),
         CheckConstraint("amount_minor >= 0", name="amount"),
         CheckConstraint("refunded_minor >= 0 AND refunded_minor <= amount_minor", name="refunded"),
@@ -202,7 +198,7 @@ class Voucher(db.Model):
     __tablename__ = "vouchers"
     __table_args__ = (
         UniqueConstraint("event_id", "code", name="uq_vouchers_event_code"),
-        CheckConstraint(f"kind IN ({_values(VoucherKind)})", name="kind"),
+        CheckConstraint(one_of("kind", VoucherKind), name="kind"),
         CheckConstraint("max_uses >= 1", name="max_uses"),
         # The use counter can never pass the limit, whatever the application does.
         CheckConstraint("uses >= 0 AND uses <= max_uses", name="uses_within_limit"),

@@ -26,16 +26,12 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import User
 from app.events.models import Event
-from app.extensions import db
+from app.extensions import db, one_of
 from app.i18n.formatting import country_name
 from app.i18n.text import TranslatedText, TranslatedTextType
 from app.partners.models import Partner
 
 CURRENCIES = ("USD", "IDR")
-
-
-def _values(enum_cls: type[StrEnum]) -> str:
-    return ", ".join(f"'{member.value}'" for member in enum_cls)
 
 
 class RegistrationStatus(StrEnum):
@@ -224,7 +220,7 @@ class Registration(db.Model):
     __table_args__ = (
         # One registration per address and event: a double click or a resubmission finds it.
         UniqueConstraint("event_id", "email", name="uq_registrations_event_email"),
-        CheckConstraint(f"status IN ({_values(RegistrationStatus)})", name="status"),
+        CheckConstraint(one_of("status", RegistrationStatus), name="status"),
         CheckConstraint("language IN ('id', 'en')", name="language"),
         CheckConstraint("currency IS NULL OR currency IN ('USD', 'IDR')", name="currency"),
         CheckConstraint("fee_minor IS NULL OR fee_minor >= 0", name="fee"),
