@@ -35,6 +35,8 @@ from app.payments.services import (
     _lock_registrations,
     amount_due,
     check_payable,
+    close_open_card_payments,
+    lock_open_card_payments,
     new_payment_reference,
 )
 from app.payments.settings import bank_transfer_available, payment_settings_for
@@ -114,6 +116,17 @@ def _send_instructions(payment: Payment, registrations: list[Registration]) -> N
     )
 
 
+def _card_payment_in_progress() -> PaymentError:
+    """The refusal while a card payment for the registrations is being charged."""
+    return PaymentError(
+        _l(
+            "A card payment for this registration is being processed. Please wait for its "
+            "outcome before choosing bank transfer."
+        ),
+        "payment_in_progress",
+    )
+
+
 def choose_bank_transfer(
     registrations: list[Registration], *, payer: User, now: datetime | None = None
 ) -> Payment:
@@ -125,21 +138,14 @@ def choose_bank_transfer(
     now = now or utc_now()
     ids = [registration.id for registration in registrations]
     # Lock order: payments before registrations, as the card path and the webhook do.
-    for transfer in _open_transfers(ids):
-        receipts.lock_payment(transfer)
+    lock_open_card_payments(ids, along_with=_open_transfers(ids))
     registrations = _lock_registrations(ids)
     # Read again under the registrations' locks: a second click that waited for them sees the
     # transfer the first click announced.
     open_transfers = _open_transfers(ids)
     currency = check_payable(registrations, payer)
     if checkout.payment_under_way(registrations) is not None:
-        raise PaymentError(
-            _l(
-                "A card payment for this registration is being processed. Please wait for its "
-                "outcome before choosing bank transfer."
-            ),
-            "payment_in_progress",
-        )
+        raise _card_payment_in_progress()
     event = registrations[0].event
     if not bank_transfer_available(payment_settings_for(event)):
         raise PaymentError(
@@ -154,6 +160,9 @@ def choose_bank_transfer(
     total = sum(amounts.values())
     if total <= 0:
         raise PaymentError(_l("Nothing is left to pay for these registrations."), "nothing_due")
+    # An open card form must not charge as well once the delegate pays by transfer.
+    if close_open_card_payments(ids, now=now):
+        raise _card_payment_in_progress()
     for transfer in open_transfers:
         allocated = {a.registration_id: a.amount_minor for a in transfer.allocations}
         if allocated == amounts and transfer.currency == currency and transfer.payer_id == payer.id:
@@ -268,6 +277,9 @@ def record_bank_transfer(
     """
     check_may_manage(actor)
     now = now or utc_now()
+    registration_ids = [allocation.registration_id for allocation in payment.allocations]
+    # The transfer and the card payments still open for its registrations, in id order.
+    lock_open_card_payments(registration_ids, along_with=[payment])
     payment = receipts.lock_payment(payment)
     _check_still_pending(payment)
     if amount_minor is None or amount_minor != payment.amount_minor:
@@ -296,6 +308,9 @@ def record_bank_transfer(
         required=_l("Enter the bank's reference of the transfer."),
         error=PaymentError,
     )
+    # The money is here: an open card form must not charge as well (a card payment that
+    # got there first leaves the registration confirmed, and this transfer to be refunded).
+    close_open_card_payments(registration_ids, now=now)
     payment.received_on = received_on
     payment.recorded_by_id = actor.id if actor is not None else None
     payment.status = PaymentStatus.SUCCEEDED.value

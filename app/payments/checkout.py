@@ -8,6 +8,7 @@ commits: the view does, once.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
@@ -28,9 +29,16 @@ from app.payments.models import (
     PaymentStatus,
     Receipt,
 )
-from app.payments.receipts import RECEIPT_KIND_LABELS, receipt_key, receipts_of_payer
+from app.payments.receipts import (
+    RECEIPT_KIND_LABELS,
+    lock_payment,
+    receipt_key,
+    receipts_of_payer,
+)
 from app.registration.models import Registration, RegistrationStatus
-from app.registration.services import event_today
+from app.registration.services import event_today, utc_now
+
+log = logging.getLogger(__name__)
 
 # What the return page shows for services.payment_status_for_page's codes. "failed" only once
 # Stripe has said the card needs replacing or the intent is cancelled, never while the bank may
@@ -216,12 +224,36 @@ def start_card(registrations: list[Registration], *, payer: User, now: datetime)
     return CardStart(payment, secret)
 
 
-def charge_card(payment: Payment, setup_intent_id: str) -> CardCharge:
+def charge_card(
+    payment: Payment, setup_intent_id: str, *, now: datetime | None = None
+) -> CardCharge:
     """Charge the card a SetupIntent collected on the payment's PaymentIntent, then record
-    what Stripe answered (a decline raises GatewayError and changes nothing here)."""
+    what Stripe answered (a decline raises GatewayError and changes nothing here).
+
+    Refused (StalePaymentError) unless the payment still pays exactly what its registrations
+    owe now: an old card form must not charge after a voucher, a cancellation or a bank
+    transfer. A stale payment is cancelled at Stripe on the way.
+    """
+    now = now or utc_now()
+    # Lock order: the payment, then its registrations, as every payment path does.
+    payment = lock_payment(payment)
     if not is_chargeable(payment) or not payment.stripe_payment_intent_id:
-        raise services.PaymentError(
+        raise services.StalePaymentError(
             _l("This payment is already being processed or has ended."), "payment_closed"
+        )
+    registrations = services._lock_registrations(a.registration_id for a in payment.allocations)
+    if not services.matches_what_is_owed(payment, registrations, today=event_today(now)):
+        try:
+            services.close_card_payment(payment, now=now)
+        except gateway.GatewayError as error:
+            # Still refused: the next start or the return page syncs the intent.
+            log.warning("could not cancel stale payment %s: %s", payment.reference, error)
+        raise services.StalePaymentError(
+            _l(
+                "This payment no longer matches what is owed. Please start again from your "
+                "registration page."
+            ),
+            "payment_stale",
         )
     payment_method = gateway.retrieve_setup_intent_payment_method(setup_intent_id)
     if payment_method is None:

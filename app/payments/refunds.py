@@ -68,12 +68,14 @@ class RefundSource(StrEnum):
     ORGANISER = "organiser"
     CANCELLATION = "cancellation"
     STRIPE = "stripe"
+    LATE_PAYMENT = "late_payment"
 
 
 # What a refund without a typed reason says, by who started it.
 SOURCE_REASONS = {
     RefundSource.CANCELLATION: _l("The delegate cancelled before the refund deadline."),
     RefundSource.STRIPE: _l("Refunded in the Stripe dashboard."),
+    RefundSource.LATE_PAYMENT: _l("Paid after the registration no longer needed this payment."),
 }
 # Refunds that count against what can still be given back (money sent or being sent).
 _COMMITTED = (RefundStatus.PENDING.value, RefundStatus.SUCCEEDED.value)
@@ -404,6 +406,30 @@ def request_refund_on_cancellation(
     return None
 
 
+def request_refund_of_late_payment(
+    payment: Payment, registrations: list[Registration]
+) -> Refund | None:
+    """Ask the organisers to give back a (locked) card payment's shares for registrations
+    that no longer needed it when it succeeded (cancelled, waived or paid otherwise)."""
+    references = [registration.reference for registration in registrations]
+    ids = {registration.id for registration in registrations}
+    share = sum(a.amount_minor for a in payment.allocations if a.registration_id in ids)
+    amount = min(share, refundable_minor(payment))
+    if amount <= 0:
+        return None
+    refund = Refund(
+        payment_id=payment.id,
+        amount_minor=amount,
+        reason="",
+        status=RefundStatus.REQUESTED.value,
+        details={"source": RefundSource.LATE_PAYMENT.value, "registrations": references},
+    )
+    db.session.add(refund)
+    db.session.flush()
+    db.session.expire(payment, ["refunds"])
+    return refund
+
+
 def cancel_with_refund_request(
     registration: Registration,
     *,
@@ -412,10 +438,16 @@ def cancel_with_refund_request(
 ) -> Refund | None:
     """A delegate's cancellation, then their refund request, in one transaction (the
     registration pages' cancel button)."""
+    # Imported here: services imports this module (its Stripe news records refunds).
+    from app.payments import services as payment_services
+
     # Payments before registrations, the order every payment path locks rows in.
-    for allocation in _paid_allocations(registration):
-        lock_payment(allocation.payment)
+    paid = [allocation.payment for allocation in _paid_allocations(registration)]
+    payment_services.lock_open_card_payments([registration.id], along_with=paid)
     registration_services.cancel_registration(registration, actor=actor, reason=reason)
+    # An open card form must not charge the cancelled registration (one that was paid
+    # meanwhile is recorded as such, and its money asked back below or by its success).
+    payment_services.close_open_card_payments([registration.id])
     return request_refund_on_cancellation(
         registration, actor=actor, today=registration_services.event_today()
     )

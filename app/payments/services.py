@@ -37,7 +37,7 @@ from app.payments.models import (
     StripeEvent,
 )
 from app.payments.receipts import PAID_STATES, issue_receipt, lock_payment
-from app.payments.refunds import record_stripe_refunds
+from app.payments.refunds import record_stripe_refunds, request_refund_of_late_payment
 from app.payments.vouchers import discounts_for
 from app.registration.models import Registration, RegistrationStatus
 from app.registration.services import event_today, fee_for, mark_paid, utc_now
@@ -52,6 +52,8 @@ REFERENCE_LENGTH = 10
 MAX_REGISTRATIONS_PER_PAYMENT = 51
 # Card payments that may still take money.
 OPEN_CARD_STATES = (PaymentStatus.PENDING, PaymentStatus.PROCESSING, PaymentStatus.FAILED)
+# Open card payments that can still be cancelled at Stripe (not being charged).
+CLOSABLE_CARD_STATES = (PaymentStatus.PENDING, PaymentStatus.FAILED)
 SUCCEEDED_EVENT = "payment_intent.succeeded"
 FAILED_EVENT = "payment_intent.payment_failed"
 CANCELED_EVENT = "payment_intent.canceled"
@@ -74,6 +76,14 @@ PAGE_STATUS = {
 
 class PaymentError(DomainError):
     """A payment rule refused the action."""
+
+
+class StalePaymentError(PaymentError):
+    """A card payment that may no longer be charged: it has ended, or it no longer matches
+    what its registrations owe. The view keeps what was recorded on the way (the payment's
+    cancellation at Stripe) and answers 409."""
+
+    status_code = 409
 
 
 # --- finding --------------------------------------------------------------------------------
@@ -127,6 +137,45 @@ def _open_card_payments(registration_ids: Iterable[int]) -> list[Payment]:
             .distinct()
         )
     )
+
+
+def lock_open_card_payments(
+    registration_ids: Iterable[int], *, along_with: Iterable[Payment] = ()
+) -> list[Payment]:
+    """Lock, in id order, the card payments for these registrations still waiting for a card
+    (pending or declined) together with `along_with`; returns the card payments. Callers do
+    this before locking registrations, the lock order every payment path keeps."""
+    waiting = [
+        payment
+        for payment in _open_card_payments(registration_ids)
+        if payment.status != PaymentStatus.PROCESSING.value
+    ]
+    payments = {payment.id: payment for payment in (*waiting, *along_with)}
+    for payment_id in sorted(payments):
+        lock_payment(payments[payment_id])
+    return waiting
+
+
+def close_open_card_payments(
+    registration_ids: Iterable[int], *, now: datetime | None = None
+) -> list[Payment]:
+    """Cancel at Stripe the card payments for these registrations still waiting for a card,
+    after their amount or state changed (an old card form must not charge the old amount).
+    Returns those that turned out to be paid or being paid meanwhile. When Stripe cannot be
+    reached the payment stays open: charge_card refuses it all the same."""
+    now = now or utc_now()
+    taking_money = []
+    for payment in lock_open_card_payments(registration_ids):
+        if payment.status not in CLOSABLE_CARD_STATES:
+            continue
+        try:
+            close_card_payment(payment, now=now)
+        except GatewayError as error:
+            log.warning("could not cancel payment %s at Stripe: %s", payment.reference, error)
+            continue
+        if payment.status in (PaymentStatus.PROCESSING, *PAID_STATES):
+            taking_money.append(payment)
+    return taking_money
 
 
 # --- amounts --------------------------------------------------------------------------------
@@ -290,9 +339,10 @@ def _sync(payment: Payment, *, now: datetime) -> None:
     _apply_intent(payment, intent, now=now)
 
 
-def _close(payment: Payment, *, now: datetime) -> None:
-    """Cancel an open payment's intent at Stripe (it is superseded) and record what Stripe
-    says: cancelled, or — if the payer got there first — paid or being paid."""
+def close_card_payment(payment: Payment, *, now: datetime | None = None) -> None:
+    """Cancel an open payment's intent at Stripe (it is superseded or stale) and record what
+    Stripe says: cancelled, or — if the payer got there first — paid or being paid."""
+    now = now or utc_now()
     try:
         intent = gateway.cancel_payment_intent(
             payment.stripe_payment_intent_id, idempotency_key=f"{payment.idempotency_key}-cancel"
@@ -334,10 +384,30 @@ def start_card_payment(
         if _still_usable(payment, ids, amount, currency, payer):
             return payment
         if payment.status != PaymentStatus.CANCELED.value:
-            _close(payment, now=now)
+            close_card_payment(payment, now=now)
         if payment.status in taking_money:
             return _under_way(payment, payer)
     return _new_card_payment(locked, shares, currency, payer=payer)
+
+
+def matches_what_is_owed(
+    payment: Payment, registrations: list[Registration], *, today: date
+) -> bool:
+    """Whether a card payment still pays exactly what its (locked) registrations owe now:
+    each still awaits payment, its payer may pay for them, and each share is the amount due
+    computed as start_card_payment does."""
+    allocated = {a.registration_id: a.amount_minor for a in payment.allocations}
+    if payment.payer is None or {r.id for r in registrations} != set(allocated):
+        return False
+    try:
+        currency = check_payable(registrations, payment.payer)
+    except PaymentError:
+        return False
+    return (
+        currency == payment.currency
+        and _shares(registrations, today) == allocated
+        and sum(allocated.values()) == payment.amount_minor
+    )
 
 
 def client_secret_for(payment: Payment) -> str:
@@ -370,18 +440,23 @@ def _record_success(payment: Payment, *, now: datetime) -> None:
     payment.succeeded_at = now
     payment.failure_message = None
     db.session.flush()
+    not_needed = []
     for registration in _lock_registrations(a.registration_id for a in payment.allocations):
         if registration.status == RegistrationStatus.AWAITING_PAYMENT.value:
             mark_paid(registration, actor=None, now=now)
-        elif registration.status != RegistrationStatus.CONFIRMED.value:
-            # Cancelled or rejected while the card was charged: the organisers reconcile it.
+        else:
+            # Cancelled, waived or paid otherwise while an old card form charged the card.
             log.warning(
                 "payment %s succeeded for registration %s, which is %s",
                 payment.reference,
                 registration.reference,
                 registration.status,
             )
+            not_needed.append(registration)
     issue_receipt(payment, now=now)
+    if not_needed:
+        # The money came all the same: the organisers' refund queue gets it back to the payer.
+        request_refund_of_late_payment(payment, not_needed)
 
 
 def _advance(

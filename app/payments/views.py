@@ -24,7 +24,7 @@ from app.auth.models import Role
 from app.errors import DomainError
 from app.events.services import current_event
 from app.extensions import db
-from app.payments import checkout, receipts
+from app.payments import checkout, receipts, services
 from app.payments.forms import CardPaymentForm, ChargeCardForm, GroupPaymentForm
 from app.payments.models import PAYMENT_METHOD_LABELS, Payment, PaymentMethod
 from app.registration.models import Registration
@@ -166,6 +166,10 @@ def charge_card(reference: str):
         return _json_error(_form_error(form), 400)
     try:
         charge = checkout.charge_card(payment, form.setup_intent.data)
+    except services.StalePaymentError as error:
+        # Keep the stale payment's cancellation at Stripe; payments.js shows the message.
+        db.session.commit()
+        return _json_error(error, error.status_code)
     except DomainError as error:
         db.session.rollback()
         return _json_error(error, error.status_code)

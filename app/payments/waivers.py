@@ -26,6 +26,8 @@ from app.payments.services import (
     _lock_registrations,
     amount_due,
     check_payable,
+    close_open_card_payments,
+    lock_open_card_payments,
     new_payment_reference,
 )
 from app.registration.models import Registration
@@ -69,6 +71,19 @@ def confirm_without_payment(
     return payment
 
 
+def _payment_in_progress() -> vouchers.VoucherError:
+    """The refusal while a card is being charged for the amount as it stands: it must not
+    change meanwhile."""
+    return vouchers.VoucherError(
+        _l(
+            "A payment for this registration is being processed, so a voucher can no longer "
+            "be applied. Please wait for its outcome."
+        ),
+        "payment_in_progress",
+        field="code",
+    )
+
+
 def apply_voucher(
     registration: Registration,
     code: str | None,
@@ -78,22 +93,20 @@ def apply_voucher(
 ) -> VoucherOutcome:
     """Apply a voucher code to a registration the payer may pay for.
 
-    An announced bank transfer for the old amount is withdrawn (the payer is shown the new
-    amount); if nothing is left to pay, the registration is confirmed without payment.
+    An announced bank transfer or an open card payment for the old amount is withdrawn (the
+    payer is shown the new amount); if nothing is left to pay, the registration is confirmed
+    without payment.
     """
     now = now or utc_now()
     check_payable([registration], payer)
     if checkout.payment_under_way([registration]) is not None:
-        # The card is being charged for the amount as it stands: it must not change meanwhile.
-        raise vouchers.VoucherError(
-            _l(
-                "A payment for this registration is being processed, so a voucher can no longer "
-                "be applied. Please wait for its outcome."
-            ),
-            "payment_in_progress",
-            field="code",
-        )
+        raise _payment_in_progress()
+    # Card payments before the registration, the lock order of every payment path.
+    lock_open_card_payments([registration.id])
     redemption = vouchers.redeem_voucher(registration, code, now=now)
+    # An open card form must not charge the old amount.
+    if close_open_card_payments([registration.id], now=now):
+        raise _payment_in_progress()
     bank_transfer.cancel_pending_transfers(registration)
     due = amount_due([registration], event_today(now))
     outcome = VoucherOutcome(redemption=redemption, amount_due=due)
