@@ -635,6 +635,65 @@ def places_taken(registration_type: RegistrationType, now: datetime) -> int:
     )
 
 
+def places_taken_by_type(type_ids: list[int], now: datetime) -> dict[int, int]:
+    """Places held right now for several types, in one grouped query."""
+    if not type_ids:
+        return {}
+    rows = db.session.execute(
+        select(Registration.registration_type_id, func.count())
+        .where(Registration.registration_type_id.in_(type_ids), _holds_place(now))
+        .group_by(Registration.registration_type_id)
+    )
+    return dict(rows.all())
+
+
+@dataclass(frozen=True)
+class FeeOffer:
+    """A type's fee in one currency today, with its regular amount after the early bird."""
+
+    currency: str
+    amount: int
+    regular: int
+    early_bird_until: date | None
+
+
+@dataclass(frozen=True)
+class TypeOffer:
+    """A registration type as the registration form presents it."""
+
+    registration_type: RegistrationType
+    fees: list[FeeOffer]
+    full: bool
+
+
+def type_offers(types: list[RegistrationType], now: datetime | None = None) -> list[TypeOffer]:
+    """Each type with today's fees and whether it is full (a new delegate would wait)."""
+    now = now or utc_now()
+    today = event_today(now)
+    taken = places_taken_by_type([registration_type.id for registration_type in types], now)
+    offers = []
+    for registration_type in types:
+        fees = []
+        if not registration_type.is_free:
+            for fee in sorted(registration_type.fees, key=lambda item: item.currency != "USD"):
+                amount = fee_for(registration_type, fee.currency, today)
+                if amount is None:
+                    continue
+                early = amount != fee.amount_minor
+                fees.append(
+                    FeeOffer(
+                        fee.currency,
+                        amount,
+                        fee.amount_minor,
+                        registration_type.early_bird_until if early else None,
+                    )
+                )
+        capacity = registration_type.capacity
+        full = capacity is not None and taken.get(registration_type.id, 0) >= capacity
+        offers.append(TypeOffer(registration_type, fees, full))
+    return offers
+
+
 def _someone_waiting(registration_type: RegistrationType) -> bool:
     """Whether anybody waits for a place of this type without an offer yet."""
     return bool(

@@ -4,8 +4,6 @@ and the privacy notice. Organiser pages attach to the same blueprint (organiser_
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from flask import (
@@ -104,52 +102,6 @@ def registration_or_404(reference: str, *options: Any) -> Registration:
 # --- the public form ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class FeeOffer:
-    """A type's fee in one currency today, with its regular amount after the early bird."""
-
-    currency: str
-    amount: int
-    regular: int
-    early_bird_until: date | None
-
-
-@dataclass(frozen=True)
-class TypeOffer:
-    """A registration type as the form presents it."""
-
-    registration_type: RegistrationType
-    fees: list[FeeOffer]
-    full: bool
-
-
-def _type_offers(types: list[RegistrationType]) -> list[TypeOffer]:
-    """Each type with today's fees and whether it is full (a new delegate would wait)."""
-    now = services.utc_now()
-    today = services.event_today(now)
-    offers = []
-    for registration_type in types:
-        fees = []
-        if not registration_type.is_free:
-            for fee in sorted(registration_type.fees, key=lambda item: item.currency != "USD"):
-                amount = services.fee_for(registration_type, fee.currency, today)
-                if amount is None:
-                    continue
-                early = amount != fee.amount_minor
-                fees.append(
-                    FeeOffer(
-                        fee.currency,
-                        amount,
-                        fee.amount_minor,
-                        registration_type.early_bird_until if early else None,
-                    )
-                )
-        capacity = registration_type.capacity
-        full = capacity is not None and services.places_taken(registration_type, now) >= capacity
-        offers.append(TypeOffer(registration_type, fees, full))
-    return offers
-
-
 def partner_suggestions() -> list[Partner]:
     """Partner organisations offered while typing the organisation's name."""
     return list(
@@ -188,7 +140,7 @@ def _render_form(template: str, form, event: Event, types: list[RegistrationType
         template,
         form=form,
         event=event,
-        offers=_type_offers(types),
+        offers=services.type_offers(types),
         partners=partner_suggestions(),
         **context,
     )
