@@ -17,8 +17,9 @@ from pathlib import Path, PurePosixPath
 
 from flask import current_app
 from pypdf import PdfReader
-from sqlalchemy import event
 from sqlalchemy.orm import Session
+
+from app import files
 
 PDF_MAGIC = b"%PDF-"
 PDF_SUFFIX = ".pdf"
@@ -26,9 +27,6 @@ DEFAULT_MAX_BYTES = 15 * 1024 * 1024
 MAX_DISPLAY_NAME = 200
 FALLBACK_NAME = "document.pdf"
 STORED_NAME_PATTERN = re.compile(r"^[0-9a-f]{32}\.pdf$")
-
-_WRITTEN_KEY = "kongres_agreement_files_written"
-_DOOMED_KEY = "kongres_agreement_files_doomed"
 
 
 def max_document_bytes() -> int:
@@ -94,42 +92,9 @@ def new_stored_name() -> str:
 
 def write_document(session: Session, stored_name: str, data: bytes) -> Path:
     """Write a document's bytes; the file is removed again if the session rolls back."""
-    path = path_for(stored_name)
-    temporary = path.with_suffix(".part")
-    try:
-        temporary.write_bytes(data)
-        temporary.replace(path)
-    except OSError:
-        temporary.unlink(missing_ok=True)
-        raise
-    _remember(session, _WRITTEN_KEY, path)
-    return path
+    return files.write_file(session, path_for(stored_name), data)
 
 
 def remove_document_after_commit(session: Session, stored_name: str) -> None:
     """Delete a document's file once the deletion of its row is committed (not before)."""
-    _remember(session, _DOOMED_KEY, path_for(stored_name))
-
-
-def _remember(session: Session, key: str, path: Path) -> None:
-    """Note a file against the session's transaction and make sure the hooks are in place."""
-    session.info.setdefault(key, []).append(path)
-    if not event.contains(session, "after_commit", _settle_after_commit):
-        event.listen(session, "after_commit", _settle_after_commit)
-        event.listen(session, "after_soft_rollback", _settle_after_rollback)
-
-
-def _settle_after_commit(session: Session) -> None:
-    """Committed: new files stay, files of deleted rows go."""
-    session.info.pop(_WRITTEN_KEY, None)
-    for path in session.info.pop(_DOOMED_KEY, []):
-        path.unlink(missing_ok=True)
-
-
-def _settle_after_rollback(session: Session, previous_transaction: object) -> None:
-    """Rolled back: files written for the lost rows go, files of kept rows stay."""
-    if getattr(previous_transaction, "nested", False):
-        return  # a savepoint ended; the enclosing transaction still decides
-    session.info.pop(_DOOMED_KEY, None)
-    for path in session.info.pop(_WRITTEN_KEY, []):
-        path.unlink(missing_ok=True)
+    files.delete_after_commit(session, path_for(stored_name))
