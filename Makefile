@@ -82,6 +82,11 @@ test: install-dev translations chromium lint
 	  $(BIN)/pytest; \
 	fi
 
+# The check-in API under gunicorn on PostgreSQL (BENCH_POSTGRES_URL, default the local server's
+# "test" database, in which it creates and drops its own) and the batch badge PDF; prints figures.
+bench: install-dev translations
+	$(PY) tests/load/bench_checkin.py
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
 	find . -name '*.mo' -delete

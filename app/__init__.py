@@ -43,9 +43,13 @@ def _import_models() -> None:
     """Every domain's tables, so that migrations and create_all see the whole schema."""
     import app.agreements.models
     import app.auth.models
+    import app.badges.models
+    import app.checkin.models
     import app.events.models
+    import app.jobs.models
     import app.partners.models
     import app.payments.models
+    import app.programme.models
     import app.registration.models  # noqa: F401
 
 
@@ -97,12 +101,16 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from app.agreements.views import bp as agreements_bp
     from app.auth.views import bp as auth_bp
+    from app.badges.views import bp as badges_bp
+    from app.checkin import bp as checkin_bp
     from app.events.views import bp as events_bp
     from app.health import bp as health_bp
     from app.i18n.views import bp as i18n_bp
+    from app.jobs.views import bp as jobs_bp
     from app.mail import bp as mail_bp
     from app.partners.views import bp as partners_bp
     from app.payments.views import bp as payments_bp
+    from app.programme import bp as programme_bp
     from app.registration.views import bp as registration_bp
     from app.reports.views import bp as reports_bp
 
@@ -117,6 +125,10 @@ def _register_blueprints(app: Flask) -> None:
         agreements_bp,
         registration_bp,
         payments_bp,
+        programme_bp,
+        checkin_bp,
+        badges_bp,
+        jobs_bp,
     ):
         app.register_blueprint(blueprint)
 

@@ -11,6 +11,9 @@ from flask.cli import AppGroup, with_appcontext
 from app.agreements.reminders import send_reminder_digests
 from app.agreements.services import registry_today
 from app.auth.cli import create_admin_command
+from app.checkin.certificates import send_certificate_notices
+from app.checkin.services import CheckinError
+from app.events.services import current_event
 from app.extensions import db
 from app.payments.stripe_dev import register_webhook, wait_until_up
 from app.registration.personal_data import purge_passport_data
@@ -88,6 +91,34 @@ def purge_personal_data_command(today: datetime | None) -> None:
     purged = purge_passport_data(day)
     db.session.commit()
     click.echo(f"Passport data removed from {purged} registration(s) as of {day.isoformat()}.")
+
+
+@kongres_group.command("send-certificates")
+@click.option(
+    "--today",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Act as if today were this day (YYYY-MM-DD), for tests and catching up.",
+)
+@with_appcontext
+def send_certificates_command(today: datetime | None) -> None:
+    """Tell every attending delegate, once, that their certificate of attendance is ready."""
+    day = today.date() if today else event_today()
+    event = current_event()
+    if event is None:
+        raise click.ClickException("There is no event: nothing to send.")
+    # As for the reminders: a stand-in request lets url_for build the link's path.
+    with current_app.test_request_context():
+        try:
+            run = send_certificate_notices(event, today=day)
+        except CheckinError as error:
+            raise click.ClickException(str(error)) from error
+    click.echo(f"{run.sent} certificate notice(s) sent for {event.short_name}.")
+    if run.failed:
+        raise click.ClickException(
+            f"{run.failed} certificate notice(s) could not be delivered (see the log); "
+            "run the command again to send them."
+        )
 
 
 @kongres_group.command("stripe-dev-setup")

@@ -156,6 +156,8 @@ def load_config(instance_path: Path = DEFAULT_INSTANCE) -> dict:
         "MAIL_OUTBOX_DIR": os.environ.get("MAIL_OUTBOX_DIR", str(instance_path / "mail")),
         **_stripe_settings(production),
         "REDIS_URL": redis_url,
+        # "rq": background jobs go to RQ workers on REDIS_URL; "thread": run in-process.
+        "JOBS_BACKEND": os.environ.get("JOBS_BACKEND", "thread"),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),

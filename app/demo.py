@@ -109,6 +109,7 @@ def load_demo() -> None:
     from app.agreements.demo import load_demo_registry
     from app.partners.demo import load_demo_partners
     from app.payments.demo import load_demo_payments
+    from app.programme.demo import load_demo_programme
     from app.registration.demo import load_demo_registration
 
     load_wcpp_event()
@@ -117,3 +118,4 @@ def load_demo() -> None:
     load_demo_registration()
     load_demo_payments()
     load_demo_registry()
+    load_demo_programme()

@@ -25,15 +25,20 @@ class NavItem:
 
 NAVIGATION: list[NavItem] = [
     NavItem("events.home", _l("Congress"), (PUBLIC,)),
+    NavItem("programme.public_programme", _l("Programme"), (PUBLIC,)),
     NavItem("registration.register", _l("Register"), (ANONYMOUS,)),
     NavItem("registration.my_registration", _l("My registration"), (Role.DELEGATE.value,)),
+    NavItem("programme.my_agenda", _l("My agenda"), (Role.DELEGATE.value,)),
     NavItem("reports.dashboard", _l("Dashboard"), tuple(str(role) for role in STAFF)),
     NavItem(
         "registration.list_registrations",
         _l("Registrations"),
         (Role.ADMIN.value, Role.ORGANISER.value),
     ),
+    NavItem("programme.timetable", _l("Timetable"), (Role.ADMIN.value, Role.ORGANISER.value)),
     NavItem("payments.list_payments", _l("Payments"), (Role.ADMIN.value, Role.ORGANISER.value)),
+    NavItem("checkin.live_attendance", _l("Check-in"), (Role.ADMIN.value, Role.ORGANISER.value)),
+    NavItem("badges.list_badges", _l("Badges"), (Role.ADMIN.value, Role.ORGANISER.value)),
     NavItem(
         "partners.list_partners",
         _l("Partners"),
@@ -43,6 +48,11 @@ NAVIGATION: list[NavItem] = [
         "agreements.list_agreements",
         _l("Agreements"),
         (Role.ADMIN.value, Role.ORGANISER.value, Role.REGISTRY_OFFICER.value),
+    ),
+    NavItem(
+        "checkin.scanner",
+        _l("Scanner"),
+        (Role.GATE_STAFF.value, Role.ORGANISER.value, Role.ADMIN.value),
     ),
     NavItem("auth.staff_list", _l("Accounts"), (Role.ADMIN.value,)),
 ]

@@ -91,6 +91,9 @@ HISTORY_ACTION_LABELS = {
     "personal_data_erased": _l("Personal data erased"),
     "passport_data_purged": _l("Passport data removed after the congress"),
     "refunded": _l("Refunded"),
+    "badge_reissued": _l("Badge reissued"),
+    "badge_revoked": _l("Badge revoked"),
+    "badge_restored": _l("Badge restored"),
 }
 
 # Why Kongres itself revoked a visa letter (VisaLetter.revocation_reason holds the code; an

@@ -33,6 +33,16 @@ def _fernet() -> MultiFernet:
     return _fernet_for(current_app.config["PASSPORT_ENCRYPTION_KEY"])
 
 
+def encrypt_secret(data: bytes) -> str:
+    """A Fernet token for any secret kept at rest with the passport keys (badge signing keys)."""
+    return _fernet().encrypt(data).decode("ascii")
+
+
+def decrypt_secret(token: str) -> bytes:
+    """The secret inside a token made by encrypt_secret (InvalidToken with the wrong key)."""
+    return _fernet().decrypt(token.encode("ascii"))
+
+
 def encrypt_passport(text: str) -> str:
     """A Fernet token for a passport number, to store instead of the number."""
     return _fernet().encrypt(text.strip().encode()).decode("ascii")
