@@ -8,6 +8,7 @@ from datetime import date
 from flask_babel import lazy_gettext as _l
 
 from app.errors import DomainError
+from app.i18n.text import TranslatedText
 
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _LINE_BREAKS = re.compile(r"[\r\n\t]")
@@ -57,3 +58,30 @@ def check_date_in_range(
             "date_out_of_range",
             field=field,
         )
+
+
+def clean_translated_text(
+    text: TranslatedText | None,
+    *,
+    field: str,
+    max_length: int,
+    required: object = None,
+    required_code: str = "required",
+    multiline: bool = False,
+    error: type[DomainError] = DomainError,
+) -> TranslatedText | None:
+    """A text in every language, each checked as clean_text does; None when all are empty
+    (refused with `required` as the message, when given)."""
+    cleaned = TranslatedText(
+        {
+            language: clean_text(
+                value, field=field, max_length=max_length, multiline=multiline, error=error
+            )
+            for language, value in (text.as_dict() if text else {}).items()
+        }
+    )
+    if cleaned.is_empty():
+        if required:
+            raise error(required, required_code, field=field)
+        return None
+    return cleaned

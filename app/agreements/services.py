@@ -44,7 +44,13 @@ from app.extensions import db
 from app.i18n.formatting import event_zone
 from app.i18n.text import CONTENT_LANGUAGES, TranslatedText
 from app.partners.models import Partner
-from app.validation import EARLIEST_DATE, LATEST_DATE, check_date_in_range, clean_text
+from app.validation import (
+    EARLIEST_DATE,
+    LATEST_DATE,
+    check_date_in_range,
+    clean_text,
+    clean_translated_text,
+)
 
 # Text limits: the columns' sizes, and for translated texts what a reader can take in.
 MAX_REFERENCE_LENGTH = 100
@@ -179,24 +185,16 @@ def _clean_translated(
 
     `required` is (message, code) for the refusal when no language holds any text.
     """
-    cleaned = TranslatedText(
-        {
-            language: clean_text(
-                value,
-                field=field_name,
-                max_length=max_length,
-                multiline=multiline,
-                error=AgreementError,
-            )
-            for language, value in (text.as_dict() if text else {}).items()
-        }
+    message, code = required if required is not None else (None, "required")
+    return clean_translated_text(
+        text,
+        field=field_name,
+        max_length=max_length,
+        required=message,
+        required_code=code,
+        multiline=multiline,
+        error=AgreementError,
     )
-    if cleaned.is_empty():
-        if required is not None:
-            message, code = required
-            raise AgreementError(message, code, field=field_name)
-        return None
-    return cleaned
 
 
 def _enum_value(enum_cls: type, value: Any, field_name: str) -> str:

@@ -154,17 +154,14 @@ def _clean_translated(
     multiline: bool = False,
 ) -> TranslatedText | None:
     """A text in both languages, each checked like any text; None when both are empty."""
-    cleaned = TranslatedText(
-        {
-            language: _clean(value, field_name, max_length, multiline=multiline)
-            for language, value in (text.as_dict() if text else {}).items()
-        }
+    return validation.clean_translated_text(
+        text,
+        field=field_name,
+        max_length=max_length,
+        required=required,
+        multiline=multiline,
+        error=ProgrammeError,
     )
-    if cleaned.is_empty():
-        if required:
-            raise ProgrammeError(required, "required", field=field_name)
-        return None
-    return cleaned
 
 
 @contextmanager

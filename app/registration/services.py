@@ -46,7 +46,7 @@ from app.registration.models import (
     VisaLetter,
 )
 from app.registration.passports import decrypt_passport, encrypt_passport
-from app.validation import check_date_in_range, clean_text
+from app.validation import check_date_in_range, clean_text, clean_translated_text
 from app.web import absolute_url
 
 # Text limits: the columns' sizes.
@@ -497,17 +497,14 @@ def _clean_translated(
     multiline: bool = False,
 ) -> TranslatedText | None:
     """A text in both languages, each checked like any text; None when both are empty."""
-    cleaned = TranslatedText(
-        {
-            language: _clean(value, field_name, max_length, multiline=multiline)
-            for language, value in (text.as_dict() if text else {}).items()
-        }
+    return clean_translated_text(
+        text,
+        field=field_name,
+        max_length=max_length,
+        required=required,
+        multiline=multiline,
+        error=RegistrationError,
     )
-    if cleaned.is_empty():
-        if required:
-            raise RegistrationError(required, "required", field=field_name)
-        return None
-    return cleaned
 
 
 def save_registration_type(
