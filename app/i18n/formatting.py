@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date as babel_format_date
 from babel.dates import format_datetime as babel_format_datetime
 from babel.dates import format_interval
-from babel.numbers import format_currency, get_currency_precision
+from babel.numbers import format_currency
 from flask import current_app
 from flask_babel import get_locale
 
@@ -52,9 +54,48 @@ def format_day_range(start: date, end: date) -> str:
     return format_interval(start, end, "yMMMMd", locale=_locale())
 
 
+# Amounts are stored in the minor units Stripe expects (its documented currency lists), not in
+# CLDR's everyday digits: CLDR 46 (Babel 2.19) gives the rupiah, forint and others 0 digits
+# where ISO 4217 and Stripe keep 2, which would misread every stored amount by a factor of 100.
+ZERO_DECIMAL_CURRENCIES = frozenset(
+    [
+        "BIF",
+        "CLP",
+        "DJF",
+        "GNF",
+        "JPY",
+        "KMF",
+        "KRW",
+        "MGA",
+        "PYG",
+        "RWF",
+        "UGX",
+        "VND",
+        "VUV",
+        "XAF",
+        "XOF",
+        "XPF",
+    ]
+)
+THREE_DECIMAL_CURRENCIES = frozenset(["BHD", "JOD", "KWD", "OMR", "TND"])
+
+
+def minor_unit_exponent(currency: str) -> int:
+    """How many decimal places a currency's stored minor units have (USD 2, IDR 2, JPY 0)."""
+    code = currency.upper()
+    if code in ZERO_DECIMAL_CURRENCIES:
+        return 0
+    return 3 if code in THREE_DECIMAL_CURRENCIES else 2
+
+
+def minor_to_decimal(amount_minor: int, currency: str) -> Decimal:
+    """Minor units as an exact amount in major units (4500000.00), e.g. for spreadsheets."""
+    return Decimal(amount_minor).scaleb(-minor_unit_exponent(currency))
+
+
 def minor_to_major(amount_minor: int, currency: str) -> float:
-    """Integer minor units to a major-unit number (IDR has none, USD has cents)."""
-    return amount_minor / (10 ** get_currency_precision(currency))
+    """Integer minor units to a major-unit number (USD cents, IDR sen)."""
+    return amount_minor / (10 ** minor_unit_exponent(currency))
 
 
 # Currencies whose minor unit exists in ISO 4217 (and for Stripe) but is not used in daily life.
@@ -70,14 +111,19 @@ def format_money(amount_minor: int | None, currency: str) -> str:
     if amount_minor is None:
         return ""
     locale = _locale()
-    amount = minor_to_major(amount_minor, currency)
-    whole = amount_minor % (10 ** get_currency_precision(currency)) == 0
-    if currency in WHOLE_UNIT_CURRENCIES and whole:
-        pattern = locale.currency_formats["standard"].pattern.split(";")[0].replace(".00", "")
-        return format_currency(
-            amount, currency, format=pattern, locale=locale, currency_digits=False
-        )
-    return format_currency(amount, currency, locale=locale)
+    digits = minor_unit_exponent(currency)
+    if currency in WHOLE_UNIT_CURRENCIES and amount_minor % (10**digits) == 0:
+        digits = 0
+    # The locale's pattern with the stored minor unit's decimals, not CLDR's everyday digits.
+    standard = locale.currency_formats["standard"].pattern.split(";")[0]
+    pattern = re.sub(r"0\.0+", "0" + ("." + "0" * digits if digits else ""), standard)
+    return format_currency(
+        minor_to_major(amount_minor, currency),
+        currency,
+        format=pattern,
+        locale=locale,
+        currency_digits=False,
+    )
 
 
 def country_name(code: str | None) -> str:

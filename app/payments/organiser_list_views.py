@@ -4,11 +4,9 @@ and receipt downloads for the payer and the organisers."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from io import BytesIO
 from typing import Any
 
-from babel.numbers import get_currency_precision
 from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -23,7 +21,7 @@ from app.events.models import Event
 from app.events.services import current_event
 from app.exports import csv_response, xlsx_response
 from app.extensions import db
-from app.i18n.formatting import format_money, to_event_time
+from app.i18n.formatting import format_money, minor_to_decimal, to_event_time
 from app.pagination import paginate
 from app.payments import listing, receipts, refunds
 from app.payments.models import (
@@ -164,11 +162,6 @@ def list_payments():
     )
 
 
-def _major_units(amount_minor: int, currency: str) -> Decimal:
-    """Minor units as an exact amount in major units (4500000.00), for spreadsheets."""
-    return Decimal(amount_minor).scaleb(-get_currency_precision(currency))
-
-
 def _export_rows(event: Event) -> list[list[Any]]:
     """The filtered payments, one row each, in the reader's language."""
     form = PaymentFilterForm(request.args)
@@ -188,9 +181,9 @@ def _export_rows(event: Event) -> list[list[Any]]:
                 str(PAYMENT_METHOD_LABELS[PaymentMethod(payment.method)]),
                 str(PAYMENT_STATUS_LABELS[PaymentStatus(payment.status)]),
                 payment.currency,
-                _major_units(payment.amount_minor, payment.currency),
-                _major_units(payment.refunded_minor, payment.currency),
-                _major_units(payment.amount_minor - payment.refunded_minor, payment.currency),
+                minor_to_decimal(payment.amount_minor, payment.currency),
+                minor_to_decimal(payment.refunded_minor, payment.currency),
+                minor_to_decimal(payment.amount_minor - payment.refunded_minor, payment.currency),
                 ", ".join(r.reference for r in registrations),
                 ", ".join(dict.fromkeys(str(r.registration_type.name) for r in registrations)),
                 payment.bank_reference,

@@ -14,7 +14,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from babel.numbers import get_currency_precision
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, or_, select, update
@@ -25,7 +24,13 @@ from app.auth.models import User
 from app.errors import DomainError
 from app.events.models import Event
 from app.extensions import db
-from app.i18n.formatting import WHOLE_UNIT_CURRENCIES, event_zone, format_day, format_money
+from app.i18n.formatting import (
+    WHOLE_UNIT_CURRENCIES,
+    event_zone,
+    format_day,
+    format_money,
+    minor_unit_exponent,
+)
 from app.payments.models import VOUCHER_KIND_LABELS, Voucher, VoucherKind, VoucherRedemption
 from app.registration.models import CURRENCIES, Registration, RegistrationStatus, RegistrationType
 from app.registration.services import check_may_manage, event_today, utc_now
@@ -76,7 +81,7 @@ def _generated_code() -> str:
 
 def _whole_unit(currency: str) -> int:
     """The smallest amount worth charging: a whole rupiah, a cent."""
-    return 10 ** get_currency_precision(currency) if currency in WHOLE_UNIT_CURRENCIES else 1
+    return 10 ** minor_unit_exponent(currency) if currency in WHOLE_UNIT_CURRENCIES else 1
 
 
 def voucher_discount(voucher: Voucher, fee_minor: int, currency: str | None) -> int:

@@ -8,7 +8,6 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from babel.numbers import get_currency_precision
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
@@ -25,6 +24,7 @@ from wtforms.validators import DataRequired, Email, InputRequired, Length, Numbe
 
 from app.forms import MAX_DATABASE_INT, KongresForm, optional_int
 from app.i18n.fields import InAnyLanguage, TranslatedTextField
+from app.i18n.formatting import minor_unit_exponent
 from app.registration.forms import TOO_LONG, EditRegistrationForm, column_max
 from app.registration.models import (
     CURRENCIES,
@@ -74,7 +74,7 @@ def parse_major_amount(text: str, currency: str) -> int:
         raise ValueError("not an amount")
     whole = match["whole"].replace(match["group"] or "_", "")
     amount = Decimal(f"{whole}.{match['fraction'] or 0}")
-    minor = amount * 10 ** get_currency_precision(currency)
+    minor = amount * 10 ** minor_unit_exponent(currency)
     if minor != minor.to_integral_value() or minor > MAX_DATABASE_INT:
         raise ValueError("out of range")
     return int(minor)
@@ -82,7 +82,7 @@ def parse_major_amount(text: str, currency: str) -> int:
 
 def format_major_amount(amount_minor: int, currency: str) -> str:
     """Minor units as the organiser types them: 450.00 for dollars, 4.500.000 for rupiah."""
-    precision = get_currency_precision(currency)
+    precision = minor_unit_exponent(currency)
     whole, fraction = divmod(amount_minor, 10**precision)
     if currency == "IDR":
         grouped = f"{whole:,}".replace(",", ".")

@@ -3,10 +3,8 @@ counts and exports, one registration (approve, reject, edit, resend, passport), 
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
-from babel.numbers import get_currency_precision
 from flask import flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -20,7 +18,7 @@ from app.errors import DomainError
 from app.events.models import Event
 from app.exports import csv_response, xlsx_response
 from app.extensions import db
-from app.i18n.formatting import country_name
+from app.i18n.formatting import country_name, minor_to_decimal
 from app.pagination import paginate
 from app.registration import personal_data, services, visa
 from app.registration.models import (
@@ -262,7 +260,7 @@ def _export_rows(event: Event) -> list[list[Any]]:
                 RegistrationStatus(registration.status).label,
                 registration.delegation.name if registration.delegation else None,
                 registration.is_delegation_head,
-                _major_units(fee, registration.currency) if fee is not None else None,
+                minor_to_decimal(fee, registration.currency) if fee is not None else None,
                 registration.currency,
                 registration.email_confirmed_at is not None,
                 registration.needs_visa_letter,
@@ -271,11 +269,6 @@ def _export_rows(event: Event) -> list[list[Any]]:
             ]
         )
     return rows
-
-
-def _major_units(amount_minor: int, currency: str) -> Decimal:
-    """Minor units as an exact amount in major units (4500000.00), for spreadsheets."""
-    return Decimal(amount_minor).scaleb(-get_currency_precision(currency))
 
 
 def _export_filename() -> str:
