@@ -8,7 +8,7 @@ from app.auth.access import PUBLIC, allow
 def test_healthz_answers_200_when_the_database_is_reachable(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json == {"status": "ok", "database": "ok"}
+    assert response.json == {"status": "ok", "database": "ok", "redis": "not_configured"}
 
 
 def test_healthz_answers_503_when_the_database_is_not(make_app, tmp_path):
