@@ -495,6 +495,24 @@ _COMMON_ERRORS = (
     (401, "No credentials, or a revoked or unknown device token."),
     (403, "Not allowed to scan at this checkpoint."),
 )
+
+
+def _rate_limited(setting: str) -> dict[str, Any]:
+    """The 429 answer of a route limited per device (or per signed-in scanner)."""
+    return {
+        "429": {
+            "description": f"Too many requests from this device or person ({setting}); "
+            "try again after Retry-After seconds.",
+            "headers": {
+                "Retry-After": {
+                    "description": "Seconds until the limit resets.",
+                    "schema": {"type": "integer"},
+                }
+            },
+        }
+    }
+
+
 _LANGUAGE = {
     "name": "Accept-Language",
     "in": "header",
@@ -526,6 +544,7 @@ PATHS: dict[str, dict[str, Any]] = {
                     *_COMMON_ERRORS,
                     (422, "A field is malformed, or the checkpoint is unknown."),
                 ),
+                **_rate_limited("SCAN_RATE_LIMIT"),
             },
         }
     },
@@ -552,6 +571,7 @@ PATHS: dict[str, dict[str, Any]] = {
                     *_COMMON_ERRORS,
                     (422, "scans is not a list, or holds more than 500 scans."),
                 ),
+                **_rate_limited("SCAN_BATCH_RATE_LIMIT"),
             },
         }
     },
