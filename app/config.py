@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from cryptography.fernet import Fernet
+from limits import parse_many
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE = PROJECT_ROOT / "instance"
@@ -34,6 +35,19 @@ def _env_int(name: str, default: int) -> int:
         return int(value)
     except ValueError as exc:
         raise ConfigError(f"{name} must be a whole number, not {value!r}") from exc
+
+
+def _env_rate_limit(name: str, default: str) -> str:
+    """Read a rate limit ("10 per minute", several joined by ";"), failing clearly on junk."""
+    value = os.environ.get(name, "").strip() or default
+    try:
+        parse_many(value)
+    except ValueError as exc:
+        raise ConfigError(
+            f"{name} must be a rate limit such as '10 per minute' (several joined by ';'), "
+            f"not {value!r}"
+        ) from exc
+    return value
 
 
 def _development_key(instance_path: Path, filename: str, generate: Callable[[], str]) -> str:
@@ -101,6 +115,28 @@ def _stripe_settings(production: bool) -> dict[str, str]:
     }
 
 
+LOG_FORMATS = ("json", "text")
+
+
+def _log_format(production: bool) -> str:
+    """LOG_FORMAT: JSON lines in production, readable text in development, unless set."""
+    value = os.environ.get("LOG_FORMAT", "").strip().lower() or ("json" if production else "text")
+    if value not in LOG_FORMATS:
+        raise ConfigError(f"LOG_FORMAT must be json or text, not {value!r}")
+    return value
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _log_level() -> str:
+    """LOG_LEVEL: the least severe level written (INFO includes one access line per request)."""
+    value = os.environ.get("LOG_LEVEL", "").strip().upper() or "INFO"
+    if value not in LOG_LEVELS:
+        raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {value!r}")
+    return value
+
+
 def database_uri(url: str) -> str:
     """Point PostgreSQL URLs at the psycopg 3 driver the project installs."""
     for prefix in ("postgres://", "postgresql://"):
@@ -160,8 +196,21 @@ def load_config(instance_path: Path = DEFAULT_INSTANCE) -> dict:
         "JOBS_BACKEND": os.environ.get("JOBS_BACKEND", "thread"),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
-        "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
-        "REGISTRATION_RATE_LIMIT": os.environ.get("REGISTRATION_RATE_LIMIT", "20 per minute"),
+        # Limits count per client address, except where noted: a signed-in organiser counts
+        # per account, and gate devices per device (all gates share the venue's NAT address).
+        "LOGIN_RATE_LIMIT": _env_rate_limit("LOGIN_RATE_LIMIT", "10 per minute"),
+        "PASSWORD_RESET_RATE_LIMIT": _env_rate_limit("PASSWORD_RESET_RATE_LIMIT", "5 per minute"),
+        "ACCOUNT_LINK_RATE_LIMIT": _env_rate_limit("ACCOUNT_LINK_RATE_LIMIT", "10 per minute"),
+        "REGISTRATION_RATE_LIMIT": _env_rate_limit("REGISTRATION_RATE_LIMIT", "20 per minute"),
+        "RESEND_EMAIL_RATE_LIMIT": _env_rate_limit("RESEND_EMAIL_RATE_LIMIT", "10 per minute"),
+        "VISA_VERIFICATION_RATE_LIMIT": _env_rate_limit(
+            "VISA_VERIFICATION_RATE_LIMIT", "30 per minute"
+        ),
+        "SCAN_RATE_LIMIT": _env_rate_limit("SCAN_RATE_LIMIT", "600 per minute"),
+        "SCAN_BATCH_RATE_LIMIT": _env_rate_limit("SCAN_BATCH_RATE_LIMIT", "30 per minute"),
+        # "json": one JSON object per log line (for a log collector); "text": for people.
+        "LOG_FORMAT": _log_format(production),
+        "LOG_LEVEL": _log_level(),
         "PRIVACY_CONTACT_EMAIL": os.environ.get("PRIVACY_CONTACT_EMAIL", ""),
         "PASSWORD_RESET_MAX_AGE": _env_int("PASSWORD_RESET_MAX_AGE", 3600),
         "INVITATION_MAX_AGE": _env_int("INVITATION_MAX_AGE", 7 * 24 * 3600),

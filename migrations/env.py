@@ -8,10 +8,11 @@ from flask import current_app
 # access to the values within the .ini file in use.
 config = context.config
 
-# Interpret the config file for Python logging.
-# This line sets up loggers basically.
+# Interpret the config file for Python logging, unless the application already set up its
+# own (create_app does: LOG_FORMAT), whose format then holds for migration lines too.
 # Keep the application's loggers alive when migrations run inside it (tests, CLI).
-fileConfig(config.config_file_name, disable_existing_loggers=False)
+if "observability" not in current_app.extensions:
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
 
 

@@ -8,7 +8,30 @@ from app.auth.access import PUBLIC, allow
 def test_healthz_answers_200_when_the_database_is_reachable(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json == {"status": "ok", "database": "ok"}
+    assert response.json == {"status": "ok", "database": "ok", "redis": "not_configured"}
+
+
+def test_healthz_checks_redis_when_it_is_configured(make_app):
+    # The limiter keeps counting in memory: only the health check talks to this Redis.
+    with_redis = make_app(REDIS_URL="redis://127.0.0.1:6379/0", RATELIMIT_STORAGE_URI="memory://")
+    response = with_redis.test_client().get("/healthz")
+    assert response.status_code == 200
+    assert response.json == {"status": "ok", "database": "ok", "redis": "ok"}
+
+
+def test_healthz_answers_503_naming_redis_when_it_does_not_answer(make_app):
+    # Nothing listens on port 1: the check gives up at once instead of hanging the monitor.
+    unreachable = make_app(REDIS_URL="redis://127.0.0.1:1/0", RATELIMIT_STORAGE_URI="memory://")
+    response = unreachable.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.json == {"status": "unavailable", "database": "ok", "redis": "unreachable"}
+
+
+def test_healthz_answers_503_naming_redis_for_an_address_that_is_not_redis(make_app):
+    broken = make_app(REDIS_URL="http://127.0.0.1:6379/0", RATELIMIT_STORAGE_URI="memory://")
+    response = broken.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.json["redis"] == "unreachable"
 
 
 def test_healthz_answers_503_when_the_database_is_not(make_app, tmp_path):
@@ -16,7 +39,11 @@ def test_healthz_answers_503_when_the_database_is_not(make_app, tmp_path):
     client = broken.test_client()
     response = client.get("/healthz")
     assert response.status_code == 503
-    assert response.json["database"] == "unreachable"
+    assert response.json == {
+        "status": "unavailable",
+        "database": "unreachable",
+        "redis": "not_configured",
+    }
     # Pages still fail politely: a translated error page, not a raw traceback.
     page = client.get("/", headers={"Accept-Language": "id"})
     assert page.status_code == 500

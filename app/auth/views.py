@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import (
     Blueprint,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -30,6 +29,7 @@ from app.auth.forms import (
 from app.auth.models import Role, User
 from app.extensions import db, limiter
 from app.pagination import paginate
+from app.rate_limits import configured_limit
 from app.web import run_service, safe_next_url
 
 bp = Blueprint("auth", __name__, template_folder="templates")
@@ -42,7 +42,7 @@ def _landing_url(user: User) -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 @allow(PUBLIC)
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+@limiter.limit(configured_limit("LOGIN_RATE_LIMIT"), methods=["POST"])
 def login():
     """Sign in with email and password."""
     if current_user.is_authenticated:
@@ -73,7 +73,7 @@ def logout():
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
 @allow(PUBLIC)
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+@limiter.limit(configured_limit("PASSWORD_RESET_RATE_LIMIT"), methods=["POST"])
 def forgot_password():
     """Ask for a password-reset link by email."""
     form = ForgotPasswordForm()
@@ -108,6 +108,7 @@ def _choose_password(token: str, purpose: str, template: str, done_message: str)
 
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])
 @allow(PUBLIC)
+@limiter.limit(configured_limit("ACCOUNT_LINK_RATE_LIMIT"), methods=["POST"])
 def reset_password(token: str):
     """Choose a new password from an emailed link."""
     return _choose_password(
@@ -120,6 +121,7 @@ def reset_password(token: str):
 
 @bp.route("/invitation/<token>", methods=["GET", "POST"])
 @allow(PUBLIC)
+@limiter.limit(configured_limit("ACCOUNT_LINK_RATE_LIMIT"), methods=["POST"])
 def accept_invitation(token: str):
     """Accept a staff invitation by choosing a password."""
     return _choose_password(

@@ -25,8 +25,9 @@ from app.checkin.services import CheckinError
 from app.checkin.views import bp
 from app.events.models import Event
 from app.events.services import current_event
-from app.extensions import csrf, db
+from app.extensions import csrf, db, limiter
 from app.openapi import register_paths, schema_ref
+from app.rate_limits import client_address_key, configured_limit, signed_in_user_key
 
 # The access hook lets every request in (PUBLIC is in the audience) because gate devices sign
 # in with a bearer token, which the hook does not know. Each view authenticates the caller
@@ -84,14 +85,28 @@ def _event() -> Event:
     return event
 
 
+def _bearer_device() -> GateDevice | None:
+    """The device whose bearer token the Authorization header carries, if it is valid."""
+    scheme, _space, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return services.authenticate_device(token.strip())
+
+
+def scanner_rate_limit_key() -> str:
+    """Whom a scan counts against: its gate device, or the person signed in on the scanner
+    page; not the address, which every gate at the venue shares (NAT). A token that is not
+    valid counts against its address."""
+    if request.headers.get("Authorization"):
+        device = _bearer_device()
+        return f"device:{device.id}" if device is not None else client_address_key()
+    return signed_in_user_key()
+
+
 def _scanner() -> Scanner:
     """Authenticate the request: a device's bearer token, else the scanner page's session."""
-    header = request.headers.get("Authorization", "")
-    if header:
-        scheme, _space, token = header.partition(" ")
-        device = None
-        if scheme.lower() == "bearer":
-            device = services.authenticate_device(token.strip())
+    if request.headers.get("Authorization"):
+        device = _bearer_device()
         if device is None:
             raise _invalid_device_token()
         return Scanner(device, None)
@@ -140,6 +155,7 @@ def _json_object() -> dict[str, Any]:
 
 @bp.post("/api/v1/checkin/scans")
 @allow(*SCANNER_AUDIENCE)
+@limiter.limit(configured_limit("SCAN_RATE_LIMIT"), key_func=scanner_rate_limit_key)
 @csrf.exempt
 def post_scan() -> Any:
     """Record one scan and answer what the gate shows."""
@@ -165,6 +181,7 @@ def post_scan() -> Any:
 
 @bp.post("/api/v1/checkin/scans/batch")
 @allow(*SCANNER_AUDIENCE)
+@limiter.limit(configured_limit("SCAN_BATCH_RATE_LIMIT"), key_func=scanner_rate_limit_key)
 @csrf.exempt
 def post_scan_batch() -> Any:
     """Record up to 500 scans made offline; one answer (or error) per scan, in order."""
@@ -478,6 +495,24 @@ _COMMON_ERRORS = (
     (401, "No credentials, or a revoked or unknown device token."),
     (403, "Not allowed to scan at this checkpoint."),
 )
+
+
+def _rate_limited(setting: str) -> dict[str, Any]:
+    """The 429 answer of a route limited per device (or per signed-in scanner)."""
+    return {
+        "429": {
+            "description": f"Too many requests from this device or person ({setting}); "
+            "try again after Retry-After seconds.",
+            "headers": {
+                "Retry-After": {
+                    "description": "Seconds until the limit resets.",
+                    "schema": {"type": "integer"},
+                }
+            },
+        }
+    }
+
+
 _LANGUAGE = {
     "name": "Accept-Language",
     "in": "header",
@@ -509,6 +544,7 @@ PATHS: dict[str, dict[str, Any]] = {
                     *_COMMON_ERRORS,
                     (422, "A field is malformed, or the checkpoint is unknown."),
                 ),
+                **_rate_limited("SCAN_RATE_LIMIT"),
             },
         }
     },
@@ -535,6 +571,7 @@ PATHS: dict[str, dict[str, Any]] = {
                     *_COMMON_ERRORS,
                     (422, "scans is not a list, or holds more than 500 scans."),
                 ),
+                **_rate_limited("SCAN_BATCH_RATE_LIMIT"),
             },
         }
     },

@@ -17,9 +17,10 @@ from app.auth.models import Role
 from app.errors import DomainError
 from app.events.models import Event
 from app.exports import csv_response, xlsx_response
-from app.extensions import db
+from app.extensions import db, limiter
 from app.i18n.formatting import country_name, minor_to_decimal
 from app.pagination import paginate
+from app.rate_limits import configured_limit, signed_in_user_key
 from app.registration import personal_data, services, visa
 from app.registration.models import (
     HISTORY_ACTION_LABELS,
@@ -442,6 +443,7 @@ def reject_registration(reference: str):
 
 @bp.post("/registrations/<reference>/resend")
 @allow(*ORGANISERS)
+@limiter.limit(configured_limit("RESEND_EMAIL_RATE_LIMIT"), key_func=signed_in_user_key)
 def resend_email(reference: str):
     """Send one of the registration's emails again."""
     registration = registration_or_404(reference)

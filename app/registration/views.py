@@ -34,6 +34,7 @@ from app.i18n.formatting import format_event_datetime, format_money
 from app.partners.models import Partner, name_key
 from app.payments import checkout
 from app.payments.refunds import cancel_with_refund_request  # payments (issue 5)
+from app.rate_limits import configured_limit
 from app.registration import personal_data, services, visa
 from app.registration.forms import (
     DEFAULT_MEMBER_ROWS,
@@ -76,11 +77,6 @@ NEXT_STEP_TEXTS = {
     "wait": _l("You are on the waiting list. We will email you when a place frees up."),
     "complete_details": _l("Complete your details with the link we sent you."),
 }
-
-
-def _registration_rate_limit() -> str:
-    """The registration forms' rate limit."""
-    return current_app.config["REGISTRATION_RATE_LIMIT"]
 
 
 def event_or_404() -> Event:
@@ -167,7 +163,7 @@ def _remember_received(given_name: str, family_name: str | None, email: str, **e
 
 @bp.route("/register", methods=["GET", "POST"])
 @allow(PUBLIC)
-@limiter.limit(_registration_rate_limit, methods=["POST"])
+@limiter.limit(configured_limit("REGISTRATION_RATE_LIMIT"), methods=["POST"])
 def register():
     """The public registration form; a repeated submission finds the first registration."""
     event = current_event()
@@ -193,7 +189,7 @@ def register():
 
 @bp.route("/register/delegation", methods=["GET", "POST"])
 @allow(PUBLIC)
-@limiter.limit(_registration_rate_limit, methods=["POST"])
+@limiter.limit(configured_limit("REGISTRATION_RATE_LIMIT"), methods=["POST"])
 def register_delegation():
     """A head of delegation registers themself and invites the members to complete theirs."""
     event = current_event()
@@ -262,6 +258,7 @@ def _link_problem(message: str):
 
 @bp.route("/register/member/<token>", methods=["GET", "POST"])
 @allow(PUBLIC)
+@limiter.limit(configured_limit("ACCOUNT_LINK_RATE_LIMIT"), methods=["POST"])
 def complete_member(token: str):
     """A delegation member completes and confirms the details their head started."""
     try:
@@ -307,6 +304,7 @@ def complete_member(token: str):
 
 @bp.route("/register/confirm/<token>", methods=["GET", "POST"])
 @allow(PUBLIC)
+@limiter.limit(configured_limit("ACCOUNT_LINK_RATE_LIMIT"), methods=["POST"])
 def confirm_email(token: str):
     """Confirm a delegate's email address, then let them choose a password to sign in."""
     try:

@@ -17,6 +17,7 @@ from app.extensions import db, limiter
 from app.i18n.formatting import to_event_time
 from app.i18n.locale import supported_languages
 from app.pagination import paginate
+from app.rate_limits import configured_limit
 from app.registration import personal_data, visa
 from app.registration.models import Registration, RegistrationStatus, VisaLetter
 from app.registration.views import (
@@ -34,8 +35,6 @@ from app.web import run_service, safe_next_url
 
 ORGANISERS = (Role.ORGANISER, Role.ADMIN)
 LETTERS_PER_PAGE = 25
-# The public check is a lookup by a secret code: limited so that codes cannot be guessed.
-VERIFICATION_RATE_LIMIT = "30 per minute"
 QUEUE_VIEWS = ("waiting", "issued")
 
 
@@ -189,7 +188,8 @@ def _result_in_each_language(letter: VisaLetter | None) -> list[tuple[str, Marku
 
 @bp.get("/visa/verify")
 @allow(PUBLIC)
-@limiter.limit(VERIFICATION_RATE_LIMIT)
+# A lookup by a secret code: limited so that codes cannot be guessed.
+@limiter.limit(configured_limit("VISA_VERIFICATION_RATE_LIMIT"))
 def verify_visa_form():
     """Type the code printed on a letter to check it."""
     form = VerificationCodeForm(formdata=request.args if "code" in request.args else None)
@@ -202,7 +202,8 @@ def verify_visa_form():
 
 @bp.get("/visa/verify/<code>")
 @allow(PUBLIC)
-@limiter.limit(VERIFICATION_RATE_LIMIT)
+# A lookup by a secret code: limited so that codes cannot be guessed.
+@limiter.limit(configured_limit("VISA_VERIFICATION_RATE_LIMIT"))
 def verify_visa_letter(code: str):
     """Whether the letter with this code is genuine, revoked or unknown: name, nationality
     and letter number only, in both languages."""

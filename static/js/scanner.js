@@ -157,11 +157,18 @@ function start(root) {
         headers: { Accept: "application/json", ...(options.headers || {}) },
       });
       if (response.status >= 500) throw new Error(`server error ${response.status}`);
+      if (response.status === 429) {
+        // Too many requests from this phone: for as long as the server asks, decide here and
+        // queue, as when it cannot be reached (a refusal would turn delegates away).
+        const error = new Error("rate limited");
+        error.retryAfterMs = (Number(response.headers.get("Retry-After")) || UNREACHABLE_FOR_MS / 1000) * 1000;
+        throw error;
+      }
       state.unreachableUntil = 0;
       showNetwork();
       return response;
     } catch (error) {
-      state.unreachableUntil = Date.now() + UNREACHABLE_FOR_MS;
+      state.unreachableUntil = Date.now() + (error.retryAfterMs || UNREACHABLE_FOR_MS);
       showNetwork();
       throw error;
     } finally {

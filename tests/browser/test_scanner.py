@@ -473,3 +473,36 @@ def test_an_offline_admission_the_server_already_had_is_reported_as_a_conflict(
         assert uploaded.client_result == "admitted"
         assert uploaded.result == "already_admitted"
         assert uploaded.is_conflict
+
+
+def test_a_scan_refused_for_too_many_requests_is_decided_here_and_sent_later(
+    app, live_app, page, gate
+):
+    """The server's rate limit (429) must not turn a delegate away: the phone decides, queues
+    and uploads the scan once the server takes requests again."""
+    sign_in_and_open_scanner(page, gate.clerk_email)
+    page.get_by_label("Rapid mode").uncheck()
+    result = page.locator("#scan-result")
+    usual_limit = live_app.config["SCAN_RATE_LIMIT"]
+    live_app.config["SCAN_RATE_LIMIT"] = "1 per minute"  # read per request: effective at once
+    try:
+        scan_typed(page, gate.tokens["Amara"])
+        expect(result).to_have_attribute("data-result", "admitted")
+        expect(page.locator("#scan-result-source")).to_be_hidden()  # the server's answer
+        page.get_by_role("button", name="Scan next").click()
+
+        scan_typed(page, gate.tokens["Lena"])  # the second scan this minute: 429
+        expect(result).to_have_attribute("data-result", "admitted")
+        expect(result).to_contain_text("Lena Hartmann")
+        expect(page.locator("#scan-result-source")).to_contain_text("Checked on this phone")
+        page.get_by_role("button", name="Scan next").click()
+        expect(page.locator("#scanner-queue")).to_have_attribute("data-count", "1")
+        assert count(app, Scan) == 1
+    finally:
+        live_app.config["SCAN_RATE_LIMIT"] = usual_limit
+
+    # Uploads have their own limit: the queued scan goes up with the next batch.
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    expect(page.locator("#scanner-queue")).to_have_attribute("data-count", "0")
+    assert count(app, Admission) == 2
+    assert count(app, Scan) == 2

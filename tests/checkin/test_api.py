@@ -366,7 +366,8 @@ def test_the_api_is_described_in_the_openapi_document(client):
     assert scans["requestBody"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/CheckinScan"
     }
-    assert set(scans["responses"]) == {"200", "400", "401", "403", "422"}
+    assert set(scans["responses"]) == {"200", "400", "401", "403", "422", "429"}
+    assert "Retry-After" in scans["responses"]["429"]["headers"]
     assert "/api/v1/checkin/scans/batch" in document["paths"]
     assert "/api/v1/checkin/offline-bundle" in document["paths"]
     schemas = document["components"]["schemas"]

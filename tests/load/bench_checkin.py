@@ -70,6 +70,10 @@ def _environment(database_url: str) -> dict[str, str]:
         "PASSPORT_ENCRYPTION_KEY": Fernet.generate_key().decode(),
         "KONGRES_ENV": "development",
         "FLASK_APP": "wsgi:app",
+        # One bench device scans far faster than a gate: measure the API, not its limit.
+        "SCAN_RATE_LIMIT": "1000000 per minute",
+        "SCAN_BATCH_RATE_LIMIT": "1000000 per minute",
+        "LOG_LEVEL": "WARNING",
     }
 
 
