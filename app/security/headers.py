@@ -14,12 +14,13 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, current_app, request
 
 CSP_REPORT_PATH = "/csp-report"
 # The name Reporting-Endpoints gives the report URL, for the policy's report-to directive.
 REPORT_GROUP = "csp-endpoint"
 NONCE_BYTES = 16
+NONCE_ENVIRON_KEY = "kongres.csp_nonce"
 
 # Real Stripe.js: the script, its frames (card fields, 3-D Secure) and the API it calls, as
 # Stripe's security guide lists them. A stand-in (localstripe) serves all three itself.
@@ -64,9 +65,12 @@ PERMISSIONS_POLICY = ", ".join(
 
 def csp_nonce() -> str:
     """This request's nonce for inline <script> tags (one per response, unguessable)."""
-    if "csp_nonce" not in g:
-        g.csp_nonce = secrets.token_urlsafe(NONCE_BYTES)
-    return g.csp_nonce
+    # Kept in the request's environ, not in g: an application context (and its g) can outlive
+    # one request, as when a CLI command or a test holds it around several.
+    environ = request.environ
+    if NONCE_ENVIRON_KEY not in environ:
+        environ[NONCE_ENVIRON_KEY] = secrets.token_urlsafe(NONCE_BYTES)
+    return environ[NONCE_ENVIRON_KEY]
 
 
 def stripe_sources(js_url: str) -> dict[str, tuple[str, ...]]:
