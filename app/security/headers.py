@@ -84,7 +84,9 @@ def stripe_sources(js_url: str) -> dict[str, tuple[str, ...]]:
     return dict.fromkeys(STRIPE_SOURCES, (origin,))
 
 
-def content_security_policy(config: Mapping[str, Any], nonce: str, report_path: str) -> str:
+def content_security_policy(
+    config: Mapping[str, Any], nonce: str, report_path: str, *, report_to: bool
+) -> str:
     """The policy: own files only, scripts also by nonce and from Stripe, no framing."""
     stripe = stripe_sources(config["STRIPE_JS_URL"])
     directives: dict[str, tuple[str, ...]] = {
@@ -103,10 +105,10 @@ def content_security_policy(config: Mapping[str, Any], nonce: str, report_path: 
         "base-uri": ("'self'",),
         "form-action": ("'self'",),
         "frame-ancestors": ("'none'",),
-        # Browsers that know report-to use it (with Reporting-Endpoints); the others report-uri.
         "report-uri": (report_path,),
-        "report-to": (REPORT_GROUP,),
     }
+    if report_to:
+        directives["report-to"] = (REPORT_GROUP,)
     return "; ".join(f"{name} {' '.join(sources)}" for name, sources in directives.items())
 
 
@@ -119,9 +121,17 @@ def add_security_headers(response: Response) -> Response:
         if config["CSP_REPORT_ONLY"]
         else "Content-Security-Policy"
     )
+    # Chromium reports to report-to alone when the policy names it, and only to an HTTPS
+    # endpoint: over plain HTTP (development) it would report nowhere, so report-uri only.
+    # Firefox and Safari use report-uri either way.
+    report_to = request.is_secure or config["PREFERRED_URL_SCHEME"] == "https"
     headers = response.headers
-    headers.setdefault(policy_header, content_security_policy(config, csp_nonce(), report_path))
-    headers.setdefault("Reporting-Endpoints", f'{REPORT_GROUP}="{report_path}"')
+    headers.setdefault(
+        policy_header,
+        content_security_policy(config, csp_nonce(), report_path, report_to=report_to),
+    )
+    if report_to:
+        headers.setdefault("Reporting-Endpoints", f'{REPORT_GROUP}="{report_path}"')
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
