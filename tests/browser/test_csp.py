@@ -54,6 +54,7 @@ def logged_violations(caplog) -> list[dict]:
     return [r.csp_violation for r in caplog.records if hasattr(r, "csp_violation")]
 
 
+@pytest.mark.csp_violations_expected
 def test_an_injected_script_is_blocked_and_reported(browser, probe_server, caplog):
     context = browser.new_context(base_url=probe_server, locale="en-GB")
     page = context.new_page()
