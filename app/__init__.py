@@ -96,6 +96,10 @@ def _init_extensions(app: Flask) -> None:
         flash(login_manager.login_message, login_manager.login_message_category)
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
+    from app.security.headers import install_security_headers
+
+    install_security_headers(app)
+
     from app.web import refuse_nul_in_query
 
     app.before_request(refuse_nul_in_query)
@@ -117,6 +121,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.programme import bp as programme_bp
     from app.registration.views import bp as registration_bp
     from app.reports.views import bp as reports_bp
+    from app.security.views import bp as security_bp
 
     for blueprint in (
         events_bp,
@@ -133,6 +138,7 @@ def _register_blueprints(app: Flask) -> None:
         checkin_bp,
         badges_bp,
         jobs_bp,
+        security_bp,
     ):
         app.register_blueprint(blueprint)
 

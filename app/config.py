@@ -218,10 +218,24 @@ def load_config(instance_path: Path = DEFAULT_INSTANCE) -> dict:
         "MAX_CONTENT_LENGTH": _env_int("MAX_CONTENT_LENGTH", 20 * 1024 * 1024),
         "ARGON2_TIME_COST": _env_int("ARGON2_TIME_COST", 3),
         "ARGON2_MEMORY_COST": _env_int("ARGON2_MEMORY_COST", 65536),
+        # The __Host- prefix makes browsers refuse the cookie unless it is Secure, for the
+        # whole site (Path=/) and for this host only (no Domain): no sibling subdomain or
+        # plain-HTTP page can plant a session. Browsers allow it only over HTTPS.
+        "SESSION_COOKIE_NAME": "__Host-kongres_session" if production else "kongres_session",
+        "SESSION_COOKIE_PATH": "/",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_NAME": "__Host-kongres_remember" if production else "kongres_remember",
+        "REMEMBER_COOKIE_PATH": "/",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": production,
+        # Browser security headers (app/security/headers.py).
+        "HSTS_MAX_AGE": _env_int("HSTS_MAX_AGE", 365 * 24 * 3600 if production else 0),
+        "CSP_REPORT_ONLY": _env_bool("CSP_REPORT_ONLY", False),
+        "CSP_REPORT_RATE_LIMIT": os.environ.get("CSP_REPORT_RATE_LIMIT", "60 per minute"),
+        "CSP_REPORT_MAX_BYTES": _env_int("CSP_REPORT_MAX_BYTES", 32 * 1024),
         "PREFERRED_URL_SCHEME": "https" if production else "http",
         "SERVER_BASE_URL": os.environ.get("SERVER_BASE_URL", "http://127.0.0.1:5000"),
         # Host names the site answers to; others get 400 (no Host-header games behind a proxy).

@@ -439,3 +439,18 @@ def page(browser, live_server: str) -> Iterator:
     tab = context.new_page()
     yield tab
     context.close()
+
+
+@pytest.fixture(autouse=True)
+def _no_csp_violations(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test driving Chromium fails when a page broke the Content-Security-Policy: Chromium
+    reports it to /csp-report at once (report-uri over HTTP), which logs it."""
+    watched = "browser" in request.fixturenames and not request.node.get_closest_marker(
+        "csp_violations_expected"
+    )
+    caplog = request.getfixturevalue("caplog") if watched else None
+    yield
+    if caplog is not None:
+        records = caplog.get_records("call")
+        violations = [record.getMessage() for record in records if hasattr(record, "csp_violation")]
+        assert violations == [], "the Content-Security-Policy blocked something on a page"

@@ -15,6 +15,7 @@ ROUTE_TABLE: dict[str, tuple[object, dict]] = {
     "static": (PUBLIC, {"filename": "css/kongres.css"}),
     "events.home": (PUBLIC, {}),
     "health.healthz": (PUBLIC, {}),
+    "security.csp_report": (PUBLIC, {}),
     "i18n.switch_language": (PUBLIC, {"code": "en"}),
     "auth.login": (PUBLIC, {}),
     "auth.forgot_password": (PUBLIC, {}),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, request, url_for
+from flask import Blueprint, abort, current_app, redirect, request, url_for
 
 from app.auth.access import PUBLIC, allow
 from app.i18n.locale import LANGUAGE_COOKIE, LANGUAGE_COOKIE_MAX_AGE, is_supported
@@ -22,9 +22,10 @@ def switch_language(code: str):
         LANGUAGE_COOKIE,
         code,
         max_age=LANGUAGE_COOKIE_MAX_AGE,
-        httponly=True,
+        httponly=True,  # no script reads it
         samesite="Lax",
-        secure=request.is_secure,
+        # Secure wherever the session cookie is (production), and on any HTTPS request.
+        secure=current_app.config["SESSION_COOKIE_SECURE"] or request.is_secure,
     )
     # Only this browser's choice changes: a GET (which any page can trigger) must not change
     # the account's stored language, which also decides the language of its emails.

@@ -121,11 +121,15 @@ def test_the_scanner_page_carries_its_settings_texts_and_no_inline_script(client
     sources = [script.get("src") for script in parser.scripts if script.get("src")]
     assert "/static/vendor/jsqr/jsQR.js" in sources
     assert "/static/js/scanner.js" in sources
-    # Scripts come from files; the only other <script> holds data (not executable under a CSP).
+    # Scripts come from files; the only other <script> holds data (not executable under a CSP,
+    # and carrying the response's nonce all the same).
     inline = [script for script in parser.scripts if not script.get("src")]
+    assert [script.pop("nonce") for script in inline] == [
+        re.search(r"'nonce-([^']+)'", response.headers["Content-Security-Policy"]).group(1)
+    ]
     assert inline == [{"type": "application/json", "id": "scanner-i18n"}]
 
-    strings = json.loads(re.search(r'id="scanner-i18n">(.*?)</script>', page, re.S).group(1))
+    strings = json.loads(re.search(r'id="scanner-i18n"[^>]*>(.*?)</script>', page, re.S).group(1))
     assert strings["results"]["already_admitted"] == "Already admitted"
     assert strings["queue_many"] == "{count} scans waiting to upload"
     assert "%(role)s" in strings["reasons"]["role_refused"]

@@ -1,0 +1,2 @@
+"""Browser security: response headers (Content-Security-Policy and friends) and the endpoint
+that receives the browser's policy violation reports."""
