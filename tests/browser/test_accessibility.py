@@ -340,3 +340,24 @@ def test_the_skip_link_is_translated(app, page, live_server):
         expected = _("Skip to content")
     assert expected != "Skip to content"
     assert focused(page)["text"] == expected
+
+
+def test_personal_fields_name_their_purpose_for_autofill(page, open_congress):
+    """WCAG 1.3.5: a person's own details say what they are, so that browsers fill them in."""
+    page.goto("/register")
+    for label, purpose in [
+        ("Title (Dr, Prof, …)", "honorific-prefix"),
+        ("Given name", "given-name"),
+        ("Family name", "family-name"),
+        ("Country of residence", "country"),
+        ("Organisation", "organization"),
+        ("Position", "organization-title"),
+        ("Email", "email"),
+        ("Mobile phone", "tel"),
+        ("Date of birth", "bday"),
+    ]:
+        field = page.get_by_label(re.compile(rf"^{re.escape(label)}(\s*\*)?$"))
+        expect(field).to_have_attribute("autocomplete", purpose)
+    page.goto("/login")
+    expect(page.get_by_label("Email")).to_have_attribute("autocomplete", "username")
+    expect(page.get_by_label("Password")).to_have_attribute("autocomplete", "current-password")
