@@ -136,6 +136,14 @@ def wait_for_scanner(page: Page) -> None:
     expect(page.locator("#scanner")).to_have_attribute("data-ready", "true")
 
 
+def show_a_refused_scan(page: Page) -> None:
+    """The scanner fills the screen with its answer to a code that is no badge."""
+    wait_for_scanner(page)
+    page.locator("#scanner-wedge").fill("not-a-badge")
+    page.locator("#scanner-wedge").press("Enter")
+    expect(page.locator("#scan-result")).to_be_visible()
+
+
 @dataclass(frozen=True)
 class Visit:
     """A page to check: where it is, whose browser opens it, and what to wait for."""
@@ -151,6 +159,9 @@ VISITS = {
     "delegate's own page": Visit("/my/registration", "delegate_email"),
     "public programme": Visit("/programme/"),
     "gate scanner": Visit("/checkin/scanner?checkpoint=entrance", "clerk_email", wait_for_scanner),
+    "gate scanner's answer": Visit(
+        "/checkin/scanner?checkpoint=entrance", "clerk_email", show_a_refused_scan
+    ),
     "organiser dashboard": Visit("/dashboard", "organiser_email"),
     "organiser's registrations": Visit("/registrations/", "organiser_email"),
 }
@@ -222,16 +233,38 @@ def test_every_tab_stop_shows_a_focus_ring_that_stands_out(app, page, live_serve
     if visit.ready:
         visit.ready(page)
     problems, seen = [], []
+    element = focused(page)  # the page may have put the focus somewhere already
     for _step in range(150):
+        if element["tag"] != "body":
+            if element["html"] in seen:
+                break  # round the page and back
+            seen.append(element["html"])
+            if problem := ring_problem(element):
+                problems.append(f"{element['html']}: {problem}")
+        elif seen:
+            break
         page.keyboard.press("Tab")
         element = focused(page)
-        if element["tag"] == "body" or element["html"] in seen:
-            break  # round the page and back
-        seen.append(element["html"])
-        if problem := ring_problem(element):
-            problems.append(f"{element['html']}: {problem}")
-    assert len(seen) > 3, seen
+    assert seen, "no element took the focus"
     assert not problems, "\n".join(problems)
+
+
+def test_the_scanners_answer_keeps_the_keyboard_on_it(app, page, live_server, congress):
+    sign_in(page.context, app, live_server, congress.clerk_email)
+    page.goto("/checkin/scanner?checkpoint=entrance")
+    show_a_refused_scan(page)
+    expect(page.get_by_role("button", name="Scan next")).to_be_focused()
+    # Nothing the answer covers can take the focus, backwards or forwards.
+    for key in ["Shift+Tab", "Shift+Tab", "Tab", "Tab", "Tab"]:
+        page.keyboard.press(key)
+        covered = page.evaluate(
+            """() => document.activeElement !== document.body
+                     && !document.getElementById("scan-result").contains(document.activeElement)"""
+        )
+        assert not covered, (key, focused(page)["html"])
+    page.keyboard.press("Escape")
+    expect(page.locator("#scan-result")).to_be_hidden()
+    expect(page.locator("#scanner-wedge")).to_be_focused()
 
 
 def test_the_checker_reports_what_is_wrong(page, live_server):
