@@ -324,6 +324,12 @@ def test_a_delegate_registers_with_the_keyboard_alone(app, page, open_congress):
     tab_to(page, by_name("email"), "email")
     page.keyboard.type(DELEGATE_EMAIL)
 
+    # The language for emails starts as the page's; an arrow key moves to the other one.
+    language = tab_to(page, by_name("language"), "language for emails")
+    assert language["value"] == "en"
+    page.keyboard.press("ArrowUp")
+    assert focused(page)["value"] == "id"
+
     # A radio group is one tab stop; Space chooses the focused option.
     registration_type = tab_to(page, by_name("registration_type_id"), "registration type")
     assert registration_type["type"] == "radio"
@@ -362,6 +368,7 @@ def test_a_delegate_registers_with_the_keyboard_alone(app, page, open_congress):
             "Ara Poutama Aotearoa (Department of Corrections)"
         )
         assert registration.nationality == "NZ"
+        assert registration.language == "id"
         assert registration.privacy_consent_at is not None
 
 
