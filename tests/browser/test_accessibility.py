@@ -401,3 +401,20 @@ def test_personal_fields_name_their_purpose_for_autofill(page, open_congress):
     page.goto("/login")
     expect(page.get_by_label("Email")).to_have_attribute("autocomplete", "username")
     expect(page.get_by_label("Password")).to_have_attribute("autocomplete", "current-password")
+
+
+def test_an_untranslated_text_is_marked_with_its_own_language(app, page, live_server):
+    """WCAG 3.1.2: an English-only text on an Indonesian page is read out as English."""
+    with SetUpContext(app):
+        event = make_event()
+        make_type(event, "delegate", name="Delegate")
+        early_career = make_type(event, "early-career")
+        early_career.name = TranslatedText(en="Early career professional")
+        db.session.commit()
+    choose_language(page.context, live_server, "id")
+    page.goto("/register")
+    expect(page.locator("html")).to_have_attribute("lang", "id")
+    expect(page.locator("strong", has_text="Early career professional")).to_have_attribute(
+        "lang", "en"
+    )
+    expect(page.locator("strong", has_text="Delegasi (delegate)")).to_have_attribute("lang", "id")
