@@ -177,7 +177,9 @@ def test_the_page_has_no_serious_accessibility_violations(
     if visit.person:
         sign_in(page.context, app, live_server, getattr(congress, visit.person))
     response = page.goto(visit.path)
+    # Not sent elsewhere (to sign in, say): the page itself is what gets checked.
     assert response.status == 200, f"{visit.path} answered {response.status}"
+    assert page.url == live_server + visit.path, page.url
     expect(page.locator("html")).to_have_attribute("lang", language)
     if visit.ready:
         visit.ready(page)
@@ -230,6 +232,7 @@ def test_every_tab_stop_shows_a_focus_ring_that_stands_out(app, page, live_serve
     if visit.person:
         sign_in(page.context, app, live_server, getattr(congress, visit.person))
     page.goto(visit.path)
+    assert page.url == live_server + visit.path, page.url
     if visit.ready:
         visit.ready(page)
     problems, seen = [], []
