@@ -9,7 +9,7 @@ PORT ?= 5000
 # localstripe, the stand-in for Stripe that `make run` starts beside the app (loopback only).
 STRIPE_PORT ?= 8420
 
-.PHONY: run test install install-dev translations translate chromium lint format db demo bench clean
+.PHONY: run test install install-dev translations translate chromium axe lint format db demo bench clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -65,6 +65,10 @@ chromium:
 	  fi; \
 	fi
 
+# axe-core (npm, pinned in package-lock.json) for the accessibility tests; never served to users.
+axe:
+	@if [ ! -d node_modules/axe-core ]; then npm ci --no-audit --no-fund; fi
+
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -75,7 +79,7 @@ format: install-dev
 
 # The suite runs on SQLite; with TEST_DATABASE_URL (PostgreSQL) it runs there too, with the
 # concurrency tests.
-test: install-dev translations chromium lint
+test: install-dev translations chromium axe lint
 	TEST_DATABASE_URL= $(BIN)/pytest
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 	  echo "--- the same suite on PostgreSQL ($$TEST_DATABASE_URL)"; \

@@ -156,6 +156,7 @@ def _register_template_helpers(app: Flask) -> None:
 
     from app.i18n import formatting
     from app.i18n.locale import LANGUAGE_NAMES, supported_languages
+    from app.i18n.text import shown_language
     from app.navigation import navigation_for
     from app.web import absolute_url, page_url
 
@@ -171,6 +172,7 @@ def _register_template_helpers(app: Flask) -> None:
         language_names=LANGUAGE_NAMES,
         supported_languages=supported_languages,
         current_language=lambda: str(get_locale()),
+        shown_language=shown_language,
         navigation_for=navigation_for,
         page_url=page_url,
         absolute_url=absolute_url,

@@ -32,16 +32,26 @@ def _all_role_choices() -> list[SelectChoice]:
 class LoginForm(KongresForm):
     """Email and password."""
 
-    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    email = EmailField(
+        _l("Email"),
+        validators=[DataRequired(), Length(max=254)],
+        render_kw={"autocomplete": "username"},
+    )
     password = PasswordField(
-        _l("Password"), validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)]
+        _l("Password"),
+        validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)],
+        render_kw={"autocomplete": "current-password"},
     )
 
 
 class ForgotPasswordForm(KongresForm):
     """Ask for a reset link."""
 
-    email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
+    email = EmailField(
+        _l("Email"),
+        validators=[DataRequired(), Email(), Length(max=254)],
+        render_kw={"autocomplete": "email"},
+    )
 
 
 class NewPasswordForm(KongresForm):
@@ -58,10 +68,12 @@ class NewPasswordForm(KongresForm):
             ),
         ],
         description=_l("At least %(min)d characters.", min=MIN_PASSWORD_LENGTH),
+        render_kw={"autocomplete": "new-password"},
     )
     confirm = PasswordField(
         _l("Repeat the new password"),
         validators=[DataRequired(), EqualTo("password", message=_l("The passwords do not match."))],
+        render_kw={"autocomplete": "new-password"},
     )
 
 
@@ -69,14 +81,20 @@ class ChangePasswordForm(NewPasswordForm):
     """Change one's own password."""
 
     current_password = PasswordField(
-        _l("Current password"), validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)]
+        _l("Current password"),
+        validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)],
+        render_kw={"autocomplete": "current-password"},
     )
 
 
 class ProfileForm(KongresForm):
     """One's own name and language."""
 
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    name = StringField(
+        _l("Name"),
+        validators=[DataRequired(), Length(max=200)],
+        render_kw={"autocomplete": "name"},
+    )
     language = SelectField(_l("Language for emails and documents"), choices=LANGUAGE_CHOICES)
 
 

@@ -12,6 +12,11 @@ from sqlalchemy.types import TypeDecorator
 CONTENT_LANGUAGES = ("id", "en")
 
 
+def _current_language() -> str:
+    """The language of the request (or of the CLI), as a content language code."""
+    return str(get_locale() or CONTENT_LANGUAGES[0])
+
+
 class TranslatedText:
     """An immutable text held in several languages with a fallback to the others."""
 
@@ -27,15 +32,19 @@ class TranslatedText:
 
     def get(self, language: str | None = None, *, fallback: bool = True) -> str:
         """The text in a language (the current one by default), else another language's."""
-        language = language or str(get_locale() or CONTENT_LANGUAGES[0])
-        if language in self._values:
-            return self._values[language]
-        if not fallback:
+        shown = self.shown_language(language)
+        if not fallback and shown != (language or _current_language()):
             return ""
-        for other in CONTENT_LANGUAGES:
-            if other in self._values:
-                return self._values[other]
-        return ""
+        return self._values.get(shown, "")
+
+    def shown_language(self, language: str | None = None) -> str:
+        """The language get() shows the text in: the asked one (the current one by default),
+        else the first one it was written in; for lang= around an untranslated text (WCAG 3.1.2).
+        """
+        language = language or _current_language()
+        if language in self._values:
+            return language
+        return next((other for other in CONTENT_LANGUAGES if other in self._values), language)
 
     def in_language(self, language: str) -> str:
         """The text in exactly this language, or empty when it has not been translated."""
@@ -75,6 +84,11 @@ class TranslatedText:
 
     def __repr__(self) -> str:
         return f"TranslatedText({self._values!r})"
+
+
+def shown_language(text: TranslatedText) -> str:
+    """The language a bilingual text is shown in (its fallback when untranslated), for lang=."""
+    return text.shown_language()
 
 
 class TranslatedTextType(TypeDecorator):

@@ -28,7 +28,6 @@ from app.extensions import db
 from app.forms import KongresForm
 from app.i18n.formatting import to_event_time
 from app.i18n.locale import LANGUAGE_NAMES
-from app.i18n.text import CONTENT_LANGUAGES, TranslatedText
 from app.programme import agenda, ical, services
 from app.programme.grid import SLOT_MINUTES, DayGrid, build_day_grid, sessions_on_day
 from app.programme.models import (
@@ -111,15 +110,6 @@ def speaker_display_name(speaker: Any) -> str:
     if shown:
         return shown
     return " ".join(part for part in (speaker.honorific, speaker.name) if part)
-
-
-@bp.app_template_global("shown_language")
-def shown_language(text: TranslatedText) -> str:
-    """The language a bilingual text is shown in (its fallback when untranslated), for lang=."""
-    current = str(get_locale())
-    if text.in_language(current):
-        return current
-    return next((code for code in CONTENT_LANGUAGES if text.in_language(code)), current)
 
 
 bp.add_app_template_global(SLOT_MINUTES, "slot_minutes")

@@ -41,13 +41,19 @@ def column_max(name: str) -> int:
     return Registration.__table__.c[name].type.length
 
 
-def _text(label: Any, column: str, *, required: Any = None, **kwargs: Any) -> StringField:
-    """A one-line text field as long as its column, required when a message is given."""
+def _text(
+    label: Any, column: str, *, required: Any = None, autocomplete: str | None = None, **kwargs: Any
+) -> StringField:
+    """A one-line text field as long as its column, required when a message is given;
+    `autocomplete` names the input's purpose (WCAG 1.3.5) so that browsers can fill it in."""
     first = DataRequired(message=required) if required else Optional()
+    render_kw: dict[str, Any] = {"maxlength": column_max(column)}
+    if autocomplete:
+        render_kw["autocomplete"] = autocomplete
     return StringField(
         label,
         validators=[first, Length(max=column_max(column), message=TOO_LONG)],
-        render_kw={"maxlength": column_max(column)},
+        render_kw=render_kw,
         **kwargs,
     )
 
@@ -73,7 +79,7 @@ class KnownCountry:
             raise ValidationError(_l("Choose a country from the list."))
 
 
-def country_field(label: Any) -> SelectField:
+def country_field(label: Any, autocomplete: str | None = None) -> SelectField:
     """A required country select; an unknown code gets a clear message, not "Not a valid
     choice"."""
     return SelectField(
@@ -81,6 +87,7 @@ def country_field(label: Any) -> SelectField:
         choices=_country_choices_with_prompt,
         validate_choice=False,
         validators=[InputRequired(message=_l("Choose a country from the list.")), KnownCountry()],
+        render_kw={"autocomplete": autocomplete} if autocomplete else None,
     )
 
 
@@ -99,13 +106,22 @@ class DelegateDetailsForm(KongresForm):
     editing."""
 
     title = _text(
-        _l("Title (Dr, Prof, …)"), "title", description=_l("For example Dr, Prof, Mr or Ms.")
+        _l("Title (Dr, Prof, …)"),
+        "title",
+        description=_l("For example Dr, Prof, Mr or Ms."),
+        autocomplete="honorific-prefix",
     )
-    given_name = _text(_l("Given name"), "given_name", required=_l("Enter your given name."))
+    given_name = _text(
+        _l("Given name"),
+        "given_name",
+        required=_l("Enter your given name."),
+        autocomplete="given-name",
+    )
     family_name = _text(
         _l("Family name"),
         "family_name",
         description=_l("Leave empty if you have only one name."),
+        autocomplete="family-name",
     )
     badge_name = _text(
         _l("Name on your badge"),
@@ -113,14 +129,18 @@ class DelegateDetailsForm(KongresForm):
         description=_l("Leave empty to use your given and family names."),
     )
     nationality = country_field(_l("Nationality"))
-    residence_country = country_field(_l("Country of residence"))
+    residence_country = country_field(_l("Country of residence"), autocomplete="country")
     organisation_name = StringField(
         _l("Organisation"),
         validators=[Optional(), Length(max=column_max("organisation_name"), message=TOO_LONG)],
         description=_l("Choose your organisation from the suggestions, or type its name."),
-        render_kw={"maxlength": column_max("organisation_name"), "list": "partner-names"},
+        render_kw={
+            "maxlength": column_max("organisation_name"),
+            "list": "partner-names",
+            "autocomplete": "organization",
+        },
     )
-    position = _text(_l("Position"), "position")
+    position = _text(_l("Position"), "position", autocomplete="organization-title")
     phone = TelField(
         _l("Mobile phone"),
         validators=[Optional(), Length(max=column_max("phone"), message=TOO_LONG)],

@@ -419,6 +419,7 @@ function start(root) {
     ui.resultSource.textContent = answer.decided_offline ? t.decided_offline : "";
     ui.result.hidden = false;
     state.showingResult = true;
+    coverPage(true);
     ui.resultNext.focus({ preventScroll: true });
     signal(result);
     addRecent(answer);
@@ -429,10 +430,21 @@ function start(root) {
     }
   }
 
+  // While the answer fills the screen, what it covers is inert: Tab and Shift+Tab stay on the
+  // answer instead of reaching fields hidden under it, and a screen reader reads only the answer.
+  function coverPage(covered) {
+    for (let node = ui.result; node.parentElement && node !== document.body; node = node.parentElement) {
+      for (const sibling of node.parentElement.children) {
+        if (sibling !== node) sibling.inert = covered;
+      }
+    }
+  }
+
   function dismissAnswer() {
     clearTimeout(state.resumeTimer);
     ui.result.hidden = true;
     state.showingResult = false;
+    coverPage(false);
     if (document.activeElement === ui.resultNext || document.activeElement === document.body) {
       (state.scanning ? ui.cameraStop : ui.wedge).focus({ preventScroll: true });
     }

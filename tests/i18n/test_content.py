@@ -34,6 +34,19 @@ def test_text_is_shown_in_the_current_language_with_a_fallback(db):
     assert TranslatedText(id="  ", en=None).is_empty()
 
 
+def test_text_names_the_language_it_is_shown_in(db):
+    both = TranslatedText(id="Keadilan restoratif", en="Restorative justice")
+    only_en = TranslatedText(en="Early career professional")
+    with force_locale("id"):
+        assert both.shown_language() == "id"
+        assert only_en.shown_language() == "en"
+        assert str(only_en) == "Early career professional"
+        assert only_en.get(fallback=False) == ""
+    assert only_en.shown_language("id") == "en"
+    assert both.shown_language("en") == "en"
+    assert TranslatedText().shown_language("id") == "id"
+
+
 def test_text_is_escaped_in_templates(db):
     from flask import render_template_string
 
