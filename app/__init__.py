@@ -42,6 +42,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 def _import_models() -> None:
     """Every domain's tables, so that migrations and create_all see the whole schema."""
     import app.agreements.models
+    import app.audit.models
     import app.auth.models
     import app.badges.models
     import app.checkin.models
@@ -92,7 +93,10 @@ def _init_extensions(app: Flask) -> None:
         flash(login_manager.login_message, login_manager.login_message_category)
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
+    from app.audit import init_audit
     from app.web import refuse_nul_in_query
+
+    init_audit(app)
 
     app.before_request(refuse_nul_in_query)
     app.before_request(enforce_access)
@@ -100,6 +104,7 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from app.agreements.views import bp as agreements_bp
+    from app.audit.views import bp as audit_bp
     from app.auth.views import bp as auth_bp
     from app.badges.views import bp as badges_bp
     from app.checkin import bp as checkin_bp
@@ -129,6 +134,7 @@ def _register_blueprints(app: Flask) -> None:
         checkin_bp,
         badges_bp,
         jobs_bp,
+        audit_bp,
     ):
         app.register_blueprint(blueprint)
 
