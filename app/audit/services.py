@@ -13,6 +13,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator, Mapping
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -21,7 +22,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, event, inspect, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from app.audit.models import CHAIN_HEAD_ID, AuditChainHead, AuditEntry
 from app.audit.origin import current_origin
@@ -50,6 +51,7 @@ class BreakReason(StrEnum):
     MISSING = "missing"
     REORDERED = "reordered"
     UNCHAINED = "unchained"
+    REMOVED = "removed"
 
 
 BREAK_REASON_LABELS = {
@@ -57,6 +59,7 @@ BREAK_REASON_LABELS = {
     BreakReason.MISSING: _l("an entry before it is missing"),
     BreakReason.REORDERED: _l("it does not follow the entry before it"),
     BreakReason.UNCHAINED: _l("it is not part of the recorded chain"),
+    BreakReason.REMOVED: _l("the newest entries, from this one on, were removed"),
 }
 
 
@@ -231,16 +234,18 @@ def _chain_pending(session: Session) -> None:
         head.last_position, head.last_hash = entry.position, entry.entry_hash
 
 
-def _forget_pending(session: Session, *_args: Any) -> None:
-    """After a rollback nothing recorded in the transaction remains to be chained."""
-    session.info.pop(PENDING_KEY, None)
+def _forget_pending(session: Session, transaction: SessionTransaction) -> None:
+    """When the outermost transaction ends, nothing recorded in it remains to be chained (a
+    savepoint's end changes nothing: the entries before it still commit with the rest)."""
+    if transaction.parent is None and not transaction.nested:
+        session.info.pop(PENDING_KEY, None)
 
 
 def listen_for_commits() -> None:
     """Chain recorded entries in every session's commit (once per process)."""
     if not event.contains(Session, "before_commit", _chain_pending):
         event.listen(Session, "before_commit", _chain_pending)
-        event.listen(Session, "after_rollback", _forget_pending)
+        event.listen(Session, "after_transaction_end", _forget_pending)
 
 
 # --- verification ---------------------------------------------------------------------------
@@ -253,8 +258,12 @@ def _entries_in_chain_order() -> Iterator[Mapping[str, Any]]:
         .order_by(AuditEntry.position.asc().nulls_last(), AuditEntry.id)
         .execution_options(yield_per=VERIFY_BATCH)
     )
-    for row in db.session.execute(statement):
-        yield row._mapping
+    result = db.session.execute(statement)
+    try:
+        for row in result:
+            yield row._mapping
+    finally:
+        result.close()  # a server-side cursor on PostgreSQL: closed even when verify stops early
 
 
 def _head_for_reading() -> AuditChainHead | None:
@@ -292,18 +301,19 @@ def check_chain() -> ChainStatus:
     previous_hash: str | None = None
     previous_id: int | None = None
     count = 0
-    for values in _entries_in_chain_order():
-        count += 1
-        broken = _break_at(values, count, previous_hash)
-        if broken is None and count > last_position:
-            # Well formed, but after the end the head remembers: added behind its back.
-            broken = ChainBreak(count, values["id"], BreakReason.UNCHAINED)
-        if broken is not None:
-            return ChainStatus(count, broken)
-        previous_hash, previous_id = values["entry_hash"], values["id"]
+    with closing(_entries_in_chain_order()) as rows:
+        for values in rows:
+            count += 1
+            broken = _break_at(values, count, previous_hash)
+            if broken is None and count > last_position:
+                # Well formed, but after the end the head remembers: added behind its back.
+                broken = ChainBreak(count, values["id"], BreakReason.UNCHAINED)
+            if broken is not None:
+                return ChainStatus(count, broken)
+            previous_hash, previous_id = values["entry_hash"], values["id"]
     if count < last_position:
         # The newest entries are gone: the head still remembers where the chain ended.
-        return ChainStatus(count, ChainBreak(count + 1, None, BreakReason.MISSING))
+        return ChainStatus(count, ChainBreak(count + 1, None, BreakReason.REMOVED))
     if previous_hash != last_hash:
         return ChainStatus(count, ChainBreak(count, previous_id, BreakReason.UNCHAINED))
     return ChainStatus(count, None)
