@@ -39,10 +39,40 @@ EXPORT_HEADER = (
 )
 
 
-@bp.app_context_processor
+EMPTY_VALUE = "—"
+
+
+def _shown(value: Any) -> str:
+    """One stored value as text: nothing as a dash, lists and objects as compact JSON."""
+    if value is None:
+        return EMPTY_VALUE
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def detail_lines(details: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """An entry's details as (field, "old → new" or value) lines; the registrations'
+    {"changes": {...}} is opened so that each changed field gets its own line."""
+    lines = []
+    for name, value in sorted((details or {}).items()):
+        if name == "changes" and isinstance(value, dict):
+            lines.extend(detail_lines(value))
+        elif isinstance(value, list) and len(value) == 2:
+            lines.append((name, f"{_shown(value[0])} → {_shown(value[1])}"))
+        else:
+            lines.append((name, _shown(value)))
+    return lines
+
+
+@bp.context_processor
 def _audit_helpers() -> dict[str, Any]:
-    """Labels for action codes and record kinds in the audit templates."""
-    return {"audit_action_label": action_label, "audit_target_label": target_type_label}
+    """Labels for action codes and record kinds, and detail lines, in the audit templates."""
+    return {
+        "audit_action_label": action_label,
+        "audit_target_label": target_type_label,
+        "audit_detail_lines": detail_lines,
+    }
 
 
 def _filter_form() -> AuditFilterForm:
