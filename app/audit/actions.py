@@ -29,7 +29,7 @@ ACTION_LABELS: dict[str, object] = {
     "auth.deactivated": _l("Account deactivated"),
     "registration.passport_viewed": _l("Passport number viewed"),
     "registration.personal_data_exported": _l("Personal data downloaded"),
-    "payments.refund": _l("Refund"),
+    "payments.refund": _l("Refund made"),
     "payments.refund_declined": _l("Refund request declined"),
     "agreements.deleted": _l("Draft agreement deleted"),
     "checkin.device_issued": _l("Gate device issued"),
@@ -61,9 +61,9 @@ def action_choices() -> list[tuple[str, str]]:
 # The kinds of record entries name (a model's name in snake case), as shown.
 TARGET_TYPE_LABELS: dict[str, object] = {
     "user": _l("Account"),
-    "registration": _l("Registration"),
+    "registration": _l("Delegate registration"),
     "payment": _l("Payment"),
-    "refund": _l("Refund"),
+    "refund": _l("Payment refund"),
     "agreement": _l("Agreement"),
     "partner": _l("Partner"),
     "badge": _l("Badge"),

@@ -48,8 +48,8 @@ class AuditFilterForm(KongresForm):
     )
     action = SelectField(_l("Action"), default="")
     target_type = SelectField(_l("Kind of record"), default="")
-    date_from = DateField(_l("From"), validators=[Optional(), _within_years])
-    date_to = DateField(_l("Until"), validators=[Optional(), _within_years])
+    date_from = DateField(_l("From day"), validators=[Optional(), _within_years])
+    date_to = DateField(_l("Until day"), validators=[Optional(), _within_years])
 
     def __init__(self, *args: Any, target_types: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

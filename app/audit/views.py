@@ -23,7 +23,7 @@ bp = Blueprint("audit", __name__, template_folder="templates", url_prefix="/admi
 
 PER_PAGE = 50
 EXPORT_HEADER = (
-    _l("Position"),
+    _l("Entry number"),
     _l("When"),
     _l("Action"),
     _l("Action code"),

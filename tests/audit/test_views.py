@@ -184,13 +184,13 @@ def test_csv_export_holds_the_filtered_entries(app, client, auth):
     assert response.mimetype == "text/csv"
     assert "attachment" in response.headers["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"))))
-    assert [row["Position"] for row in rows] == ["4", "2"]
+    assert [row["Entry number"] for row in rows] == ["4", "2"]
     edited = rows[1]
     assert edited["Action"] == "Registrations: Details changed"
     assert edited["Action code"] == "registration.edited"
     assert edited["Done by"] == "Ayu Lestari"
     assert edited["Record"] == "ABCD1234"
-    assert edited["Kind of record"] == "Registration"
+    assert edited["Kind of record"] == "Delegate registration"
     assert '"family_name": ["Okonkwo", "Okonkwo-Bello"]' in edited["Details"]
     assert len(edited["Hash"]) == 64
 
@@ -202,7 +202,7 @@ def test_xlsx_export_holds_the_filtered_entries(app, client, auth):
     assert response.status_code == 200
     sheet = load_workbook(io.BytesIO(response.data)).active
     header, *body = list(sheet.iter_rows(values_only=True))
-    assert header[:3] == ("Position", "When", "Action")
+    assert header[:3] == ("Entry number", "When", "Action")
     assert [row[0] for row in body] == [5, 4]
     assert isinstance(body[0][1], datetime)
     # Shown in the event's zone (WITA, UTC+8): 02:00 UTC is 10:00.
