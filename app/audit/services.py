@@ -226,6 +226,8 @@ def _chain_pending(session: Session) -> None:
     entries = [entry for entry in recorded if inspect(entry).pending or inspect(entry).persistent]
     if not entries:
         return
+    # Everything else first: once the head is locked, this transaction waits for no other row.
+    session.flush()
     head = _locked_head(session)
     for entry in entries:
         entry.position = head.last_position + 1

@@ -9,15 +9,19 @@ from flask_login import user_logged_in, user_logged_out
 from app.audit.services import record
 from app.extensions import db
 
+# Both entries commit themselves: signing in is the last step of every flow that calls
+# login_user (the login form, a delegate choosing a password after their emailed link) and
+# not all of them commit after it; the logout views commit nothing at all.
+
 
 def _signed_in(_app: Any, user: Any, **_extra: Any) -> None:
-    """A sign-in, committed with the login view's own commit (its last-login update)."""
+    """Record a sign-in."""
     record("auth.login", actor=user)
+    db.session.commit()
 
 
 def _signed_out(_app: Any, user: Any, **_extra: Any) -> None:
-    """A sign-out; the logout view changes nothing else and commits nothing, so the entry
-    commits itself here."""
+    """Record a sign-out (an anonymous visitor has nobody to sign out)."""
     if user is None or not getattr(user, "is_authenticated", False):
         return
     record("auth.logout", actor=user)

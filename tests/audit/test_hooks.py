@@ -4,6 +4,7 @@ and the agreement, partner, badge and gate-device services."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import pytest
@@ -27,6 +28,7 @@ from app.registration.models import Registration, RegistrationType
 from tests.agreements.factories import agreement_details, make_partner, make_scope_area, pdf_bytes
 from tests.badges.factories import make_badge
 from tests.checkin.factories import make_device
+from tests.conftest import TEST_PASSWORD
 from tests.payments.paid_payments import awaiting, paid_payment, sign_in_delegate
 from tests.registration.factories import make_event, make_registration, make_type, visa_details
 
@@ -86,6 +88,18 @@ def test_sign_in_and_sign_out_are_recorded_with_the_address(app, client, auth):
         assert entry.actor_id == user.id
         assert (entry.actor_email, entry.actor_name) == (user.email, "Made Wirawan")
         assert entry.ip_address == "127.0.0.1"
+
+
+def test_a_delegate_signed_in_by_choosing_a_password_is_recorded(app, client, wcpp, mailbox):
+    _register(app, wcpp, email="siti@example.org")
+    body = mailbox.wait_for(1)[0].get_payload(decode=True).decode()
+    link = re.search(r"https?://\S+/register/confirm/\S+", body).group(0)
+    path = "/" + link.split("/", 3)[3]
+    assert client.get(path).status_code == 200
+    password = {"password": TEST_PASSWORD, "confirm": TEST_PASSWORD}
+    assert client.post(path, data=password).status_code == 302
+    login = _only(app, "auth.login")
+    assert login.actor_email == "siti@example.org"
 
 
 def test_role_changes_and_deactivation_are_recorded(app, client, auth, make_user):
