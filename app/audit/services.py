@@ -221,6 +221,8 @@ def _locked_head(session: Session) -> AuditChainHead:
 
 def _chain_pending(session: Session) -> None:
     """Before commit: give this transaction's entries their places at the end of the chain."""
+    if session.in_nested_transaction():
+        return  # a savepoint's release: the chain waits for the real commit, locked briefly
     recorded = session.info.pop(PENDING_KEY, [])
     # Entries of a rolled-back savepoint or transaction have left the session: skip them.
     entries = [entry for entry in recorded if inspect(entry).pending or inspect(entry).persistent]

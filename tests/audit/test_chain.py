@@ -71,6 +71,15 @@ def test_a_rolled_back_savepoint_drops_only_its_own_entries(db):
     assert services.verify_chain() is None
 
 
+def test_entries_are_chained_at_the_real_commit_not_at_a_savepoint(db):
+    with _db.session.begin_nested():
+        entry = services.record("partners.created", actor=None)
+    assert entry.position is None  # released savepoint: not yet chained, head not locked
+    _db.session.commit()
+    assert entry.position == 1
+    assert services.verify_chain() is None
+
+
 def test_details_never_hold_passwords_or_passport_numbers(db):
     services.record(
         "registration.edited",
