@@ -46,6 +46,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 def _import_models() -> None:
     """Every domain's tables, so that migrations and create_all see the whole schema."""
     import app.agreements.models
+    import app.audit.models
     import app.auth.models
     import app.badges.models
     import app.checkin.models
@@ -100,7 +101,10 @@ def _init_extensions(app: Flask) -> None:
 
     install_security_headers(app)
 
+    from app.audit import init_audit
     from app.web import refuse_nul_in_query
+
+    init_audit(app)
 
     app.before_request(refuse_nul_in_query)
     app.before_request(enforce_access)
@@ -108,6 +112,7 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from app.agreements.views import bp as agreements_bp
+    from app.audit.views import bp as audit_bp
     from app.auth.views import bp as auth_bp
     from app.badges.views import bp as badges_bp
     from app.checkin import bp as checkin_bp
@@ -139,6 +144,7 @@ def _register_blueprints(app: Flask) -> None:
         badges_bp,
         jobs_bp,
         security_bp,
+        audit_bp,
     ):
         app.register_blueprint(blueprint)
 

@@ -10,6 +10,7 @@ from flask.cli import AppGroup, with_appcontext
 
 from app.agreements.reminders import send_reminder_digests
 from app.agreements.services import registry_today
+from app.audit.services import check_chain
 from app.auth.cli import create_admin_command
 from app.checkin.certificates import send_certificate_notices
 from app.checkin.services import CheckinError
@@ -119,6 +120,26 @@ def send_certificates_command(today: datetime | None) -> None:
             f"{run.failed} certificate notice(s) could not be delivered (see the log); "
             "run the command again to send them."
         )
+
+
+audit_group = AppGroup("audit", help="The audit log.")
+kongres_group.add_command(audit_group)
+
+
+@audit_group.command("verify")
+@with_appcontext
+def audit_verify_command() -> None:
+    """Check the audit log's hash chain; exit 1 naming the first broken entry."""
+    status = check_chain()
+    broken = status.broken_at
+    if broken is not None:
+        # Commands speak CLI_LANGUAGE; the reason is the same text the admin page shows.
+        raise click.ClickException(
+            f"Audit chain broken at entry {broken.position}"
+            + (f" (row id {broken.entry_id})" if broken.entry_id is not None else "")
+            + f": {broken.reason_label}."
+        )
+    click.echo(f"{status.entries} entries, chain intact.")
 
 
 @kongres_group.command("stripe-dev-setup")

@@ -55,6 +55,7 @@ NAVIGATION: list[NavItem] = [
         (Role.GATE_STAFF.value, Role.ORGANISER.value, Role.ADMIN.value),
     ),
     NavItem("auth.staff_list", _l("Accounts"), (Role.ADMIN.value,)),
+    NavItem("audit.list_entries", _l("Audit log"), (Role.ADMIN.value,)),
 ]
 
 

@@ -27,6 +27,10 @@ ROUTE_TABLE: dict[str, tuple[object, dict]] = {
     "auth.invite_staff": (ADMIN, {}),
     "auth.edit_user": (ADMIN, {"user_id": "{own_id}"}),
     "reports.dashboard": (STAFF, {}),
+    # --- audit log (issue 8) ---
+    "audit.list_entries": (ADMIN, {}),
+    "audit.export_entries_csv": (ADMIN, {}),
+    "audit.export_entries_xlsx": (ADMIN, {}),
     # --- partners (issue 3) ---
     "partners.list_partners": ((Role.ADMIN, Role.ORGANISER, Role.REGISTRY_OFFICER), {}),
     "partners.similar_partners_json": ((Role.ADMIN, Role.ORGANISER, Role.REGISTRY_OFFICER), {}),

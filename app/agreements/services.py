@@ -38,6 +38,7 @@ from app.agreements.models import (
     UnitLevel,
     agreement_scope_areas,
 )
+from app.audit import services as audit
 from app.auth.models import Role, User, UserRole
 from app.errors import DomainError
 from app.extensions import db
@@ -235,6 +236,7 @@ def record_history(
         actor_id=actor.id if actor is not None else None,
     )
     db.session.add(entry)
+    audit.record(f"agreements.{action}", actor=actor, target=agreement, details=changes)
     return entry
 
 
@@ -714,6 +716,7 @@ def delete_agreement(agreement: Agreement, *, actor: User | None) -> None:
         )
     for document in agreement.documents:
         storage.remove_document_after_commit(_session(), document.stored_name)
+    audit.record("agreements.deleted", actor=actor, target=agreement, details=_snapshot(agreement))
     db.session.delete(agreement)
     db.session.flush()
 

@@ -54,6 +54,7 @@ from app.agreements.models import (
     ScopeArea,
     UnitLevel,
 )
+from app.audit.actions import register_action_labels
 from app.auth.access import allow
 from app.auth.models import Role
 from app.exports import csv_response, xlsx_response
@@ -84,6 +85,7 @@ HISTORY_ACTIONS = {
     "evaluation_recorded": _l("Evaluation recorded"),
     "follow_up_deleted": _l("Draft renewal or addendum deleted"),
 }
+register_action_labels("agreements", HISTORY_ACTIONS)
 HISTORY_FIELDS = {
     "kind": _l("Kind"),
     "reference_number": _l("Our reference number"),

@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select
 
+from app.audit import services as audit
 from app.auth.models import STAFF_ROLES, Role, User, UserRole
 from app.auth.passwords import hash_password, needs_rehash, verify_password
 from app.errors import DomainError
@@ -104,6 +105,9 @@ def set_roles(user: User, roles: Iterable[Role], *, actor: User) -> None:
     for role in wanted - {Role(name) for name in current}:
         user.role_grants.append(UserRole(role=str(role)))
     db.session.flush()
+    if set(current) != {str(role) for role in wanted}:
+        roles_change = [sorted(current), sorted(str(role) for role in wanted)]
+        audit.record("auth.role_changed", actor=actor, target=user, details={"roles": roles_change})
 
 
 def grant_role(user: User, role: Role) -> None:
@@ -146,6 +150,8 @@ def set_active(user: User, active: bool, *, actor: User) -> None:
     """Deactivate or reactivate an account (never one's own)."""
     if user.id == actor.id and not active:
         raise AuthError(_l("You cannot deactivate your own account."), "own_account")
+    if user.active != active:
+        audit.record("auth.activated" if active else "auth.deactivated", actor=actor, target=user)
     user.active = active
     db.session.flush()
 

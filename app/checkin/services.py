@@ -26,6 +26,7 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
+from app.audit import services as audit
 from app.auth.models import Role, User, UserRole
 from app.badges.models import Badge, BadgeRole
 from app.badges.services import holder, holders, public_keys, verify_token
@@ -817,6 +818,7 @@ def issue_device(
     )
     db.session.add(device)
     db.session.flush()
+    audit.record("checkin.device_issued", actor=actor, target=device)
     return device, token
 
 
@@ -846,6 +848,7 @@ def revoke_device(device: GateDevice, *, actor: User | None) -> None:
     _check_organiser(actor)
     if device.revoked_at is None:
         device.revoked_at = utc_now()
+        audit.record("checkin.device_revoked", actor=actor, target=device)
         db.session.flush()
 
 

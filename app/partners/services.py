@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from app import validation
+from app.audit import services as audit
 from app.auth.models import User
 from app.errors import DomainError
 from app.extensions import db
@@ -253,6 +254,7 @@ def _record_history(
         actor_id=actor.id if actor is not None else None,
     )
     db.session.add(entry)
+    audit.record(f"partners.{action}", actor=actor, target=partner, details=changes)
     return entry
 
 

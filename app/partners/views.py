@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
+from app.audit.actions import register_action_labels
 from app.auth.access import allow
 from app.auth.models import Role
 from app.extensions import db
@@ -37,6 +38,7 @@ HISTORY_ACTIONS = {
     "contact_updated": _l("Contact changed"),
     "contact_removed": _l("Contact removed"),
 }
+register_action_labels("partners", HISTORY_ACTIONS)
 HISTORY_FIELDS = {
     "name": _l("Name of the organisation"),
     "acronym": _l("Acronym"),

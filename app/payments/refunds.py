@@ -14,10 +14,12 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from app.audit import services as audit
 from app.auth.models import User
 from app.errors import DomainError
 from app.extensions import db
@@ -245,11 +247,24 @@ def _apply(payment: Payment, refund: Refund, status: RefundStatus, *, actor: Use
         else PaymentStatus.PARTIALLY_REFUNDED.value
     )
     db.session.flush()
+    audit.record("payments.refund", actor=actor, target=refund, details=_refund_details(refund))
     if status is RefundStatus.SUCCEEDED:
         issue_credit_note(refund)
     for registration in _registrations_to_end(payment, refund):
         registration_services.mark_refunded(registration, actor=actor)
     db.session.flush()
+
+
+def _refund_details(refund: Refund) -> dict[str, Any]:
+    """What the audit log keeps of a refund: which payment, how much, why, with what result."""
+    payment = refund.payment
+    return {
+        "payment": payment.reference,
+        "amount_minor": refund.amount_minor,
+        "currency": payment.currency,
+        "status": refund.status,
+        "reason": refund.reason,
+    }
 
 
 def refund_payment(
@@ -320,6 +335,9 @@ def decline_refund_request(refund: Refund, reason: str | None, *, actor: User | 
         "declined_reason": reason_text,
         "declined_by": actor.id if actor else None,
     }
+    audit.record(
+        "payments.refund_declined", actor=actor, target=refund, details=_refund_details(refund)
+    )
     db.session.flush()
     return refund
 

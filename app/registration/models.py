@@ -24,6 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.audit.actions import register_action_labels
 from app.auth.models import User
 from app.events.models import Event
 from app.extensions import db, one_of
@@ -95,6 +96,7 @@ HISTORY_ACTION_LABELS = {
     "badge_revoked": _l("Badge revoked"),
     "badge_restored": _l("Badge restored"),
 }
+register_action_labels("registration", HISTORY_ACTION_LABELS)
 
 # Why Kongres itself revoked a visa letter (VisaLetter.revocation_reason holds the code; an
 # organiser's reason is stored as typed).

@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.orm import load_only
 
+from app.audit import services as audit
 from app.auth.models import User
 from app.events.models import Event
 from app.extensions import db
@@ -73,6 +74,12 @@ def log_passport_access(registration: Registration, *, viewer: User, purpose: st
             at=services.utc_now(),
         )
     )
+    audit.record(
+        "registration.passport_viewed",
+        actor=viewer,
+        target=registration,
+        details={"purpose": purpose},
+    )
     db.session.flush()
 
 
@@ -89,9 +96,12 @@ def reveal_passport(registration: Registration, *, viewer: User, purpose: str) -
 # --- the delegate's own copy ----------------------------------------------------------------
 
 
-def export_personal_data(registration: Registration) -> dict[str, Any]:
+def export_personal_data(
+    registration: Registration, *, actor: User | None = None
+) -> dict[str, Any]:
     """Everything Kongres holds about a delegate's registration, as JSON-ready values
     (the passport number in full: this is the delegate's own download)."""
+    audit.record("registration.personal_data_exported", actor=actor, target=registration)
     event = registration.event
     user = registration.user
     delegation = registration.delegation

@@ -23,6 +23,7 @@ from sqlalchemy import Select, and_, exists, false, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
+from app.audit import services as audit
 from app.auth.models import Role, User
 from app.auth.services import create_user, find_user_by_email, grant_role, normalise_email
 from app.errors import DomainError
@@ -282,6 +283,13 @@ def record_history(
         at=now or utc_now(),
     )
     db.session.add(entry)
+    status = {"status": [from_status, to_status]} if to_status else {}
+    audit.record(
+        f"registration.{action}",
+        actor=actor,
+        target=registration,
+        details={**status, **entry.details},
+    )
     return entry
 
 

@@ -546,7 +546,8 @@ def accept_offer():
 def download_my_data():
     """Everything Kongres holds about the delegate, as a JSON file."""
     registration = own_registration_or_404()
-    data = personal_data.export_personal_data(registration)
+    data = personal_data.export_personal_data(registration, actor=current_user)
+    db.session.commit()  # the audit log's entry of this download
     body = json.dumps(data, ensure_ascii=False, indent=2, default=str)
     return Response(
         body,
