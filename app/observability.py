@@ -27,7 +27,7 @@ REQUEST_ID_HEADER = "X-Request-ID"
 # An incoming id is used only when it looks like one (nginx's $request_id is 32 hex digits;
 # UUIDs pass too). Anything else, such as newlines or a kilobyte of text, could forge or bloat
 # log lines, so it is replaced.
-SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
+SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 ACCESS_LOGGER = "kongres.access"
 # Request details each line may carry, in the order a JSON line lists them.
 REQUEST_FIELDS = (

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-from flask import g, has_request_context, request
+from flask import has_request_context, request
 
-REQUEST_ID_HEADER = "X-Request-ID"
-MAX_REQUEST_ID = 64
-# A request id is echoed into the log and the page: letters, digits and a few separators.
-REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+from app.observability import request_id
 
 
 @dataclass(frozen=True)
@@ -25,12 +21,8 @@ def current_origin() -> Origin:
     """The current request's origin; commands and background jobs have none.
 
     The address is werkzeug's remote_addr, which is the client's once the deployment's proxy
-    settings (ProxyFix) are in place. The request id is the app's own (g.request_id) when one
-    is set, else the proxy's X-Request-ID header when it is well formed.
+    settings (ProxyFix) are in place; the id is the one app.observability gave the request.
     """
     if not has_request_context():
         return Origin()
-    request_id = g.get("request_id") or request.headers.get(REQUEST_ID_HEADER)
-    if request_id is not None and not REQUEST_ID_PATTERN.fullmatch(str(request_id)):
-        request_id = None
-    return Origin(ip_address=request.remote_addr, request_id=request_id)
+    return Origin(ip_address=request.remote_addr, request_id=request_id())
