@@ -153,6 +153,9 @@ def load_config(instance_path: Path = DEFAULT_INSTANCE) -> dict:
         "MAIL_DEFAULT_SENDER": os.environ.get(
             "MAIL_DEFAULT_SENDER", "WCPP 2026 <no-reply@wcpp2026.example>"
         ),
+        # True: deliver in the committing process right after the commit (tests); false: hand
+        # each message to the jobs seam (an RQ "email" worker, or a thread).
+        "MAIL_SYNC": _env_bool("MAIL_SYNC", False),
         "MAIL_OUTBOX_DIR": os.environ.get("MAIL_OUTBOX_DIR", str(instance_path / "mail")),
         **_stripe_settings(production),
         "REDIS_URL": redis_url,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import email
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -152,6 +153,43 @@ def mailbox(smtp_server: tuple[int, Mailbox]) -> Iterator[Mailbox]:
     box.clear()
 
 
+# --- Redis ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """A throwaway redis-server on a loopback port (its queues are this test's alone)."""
+    if not shutil.which("redis-server"):
+        pytest.skip("redis-server is not installed")
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            *("redis-server", "--port", str(port), "--bind", "127.0.0.1"),
+            *("--save", "", "--appendonly", "no"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    from redis import Redis
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    deadline = time.monotonic() + 10
+    try:
+        while True:
+            try:
+                Redis.from_url(url).ping()
+                break
+            except RedisConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
 # --- Stripe (localstripe) -------------------------------------------------------------------
 
 
@@ -213,6 +251,8 @@ def _test_config(
         "SQLALCHEMY_DATABASE_URI": database_url,
         "MAIL_SERVER": "127.0.0.1",
         "MAIL_PORT": smtp_port,
+        # Messages leave inline right after the commit, so that a test sees them at once.
+        "MAIL_SYNC": True,
         "SERVER_NAME": None,
         "ARGON2_TIME_COST": 1,
         "ARGON2_MEMORY_COST": 64,
@@ -260,6 +300,7 @@ def make_app(database_url: str, tmp_path: Path) -> Iterator:
                 "SECRET_KEY": "test-secret-key-not-for-production",
                 "PASSPORT_ENCRYPTION_KEY": TEST_PASSPORT_KEY,
                 "TESTING": True,
+                "MAIL_SYNC": True,
                 **config,
             }
         )
