@@ -93,6 +93,23 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     admin.dispose()
 
 
+@pytest.fixture
+def scratch_url(database_url, tmp_path):
+    """An empty database of the same kind as the run's (dropped afterwards)."""
+    if not on_postgres():
+        yield f"sqlite:///{tmp_path / 'scratch.sqlite'}"
+        return
+    server = make_url(database_url)
+    name = f"kongres_scratch_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield server.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
 @dataclass
 class Mailbox:
     """What the test SMTP server received."""
