@@ -178,6 +178,9 @@ def load_config(instance_path: Path = DEFAULT_INSTANCE) -> dict:
         "REMEMBER_COOKIE_SECURE": production,
         "PREFERRED_URL_SCHEME": "https" if production else "http",
         "SERVER_BASE_URL": os.environ.get("SERVER_BASE_URL", "http://127.0.0.1:5000"),
+        # How many proxies (nginx: 1) stand in front and set X-Forwarded-For/-Proto; 0 trusts
+        # no such header (anyone could forge them without a proxy).
+        "PROXY_FIX_HOPS": _env_int("PROXY_FIX_HOPS", 0),
         # Host names the site answers to; others get 400 (no Host-header games behind a proxy).
         "TRUSTED_HOSTS": [
             host.strip() for host in os.environ.get("TRUSTED_HOSTS", "").split(",") if host.strip()
