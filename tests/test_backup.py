@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import shutil
 import tarfile
 from pathlib import Path
 
@@ -21,6 +22,11 @@ from app.events.services import current_event
 from app.extensions import db as _db
 from app.registration.models import Registration, RegistrationStatus
 from tests.conftest import on_postgres
+
+pytestmark = pytest.mark.skipif(
+    on_postgres() and not shutil.which("pg_dump"),
+    reason="PostgreSQL backups need pg_dump and pg_restore (make test installs postgresql-client)",
+)
 
 
 def fingerprint(application: Flask) -> dict[str, tuple[int, str]]:
