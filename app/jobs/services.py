@@ -6,8 +6,9 @@ None). `enqueue(kind, params, actor=...)` commits the job's row, then runs it:
 
 - inline when the JOBS_SYNC setting is true (tests that need determinism);
 - on an RQ queue ("pdf" or "email") when REDIS_URL is set and JOBS_BACKEND is "rq": start a
-  worker with `flask jobs worker --queue pdf --queue email` (app/jobs/views.py; or plain
-  `rq worker pdf email --url $REDIS_URL`, where each job builds its own application);
+  worker with `flask jobs worker --queue pdf --queue email` (app/jobs/views.py; plain
+  `rq worker --with-scheduler pdf email --url $REDIS_URL` works too, each job building its own
+  application, but stops slowly: see QuickStoppingWorker);
 - otherwise in a daemon thread of this process with its own application context.
 
 The function reports progress with `report_progress(job_id, done, total)`, which commits on its
