@@ -156,3 +156,15 @@ def test_with_the_thread_backend_a_thread_delivers(app, mailbox, monkeypatch):
         db.session.commit()
     [message] = mailbox.wait_for(1)
     assert message["To"] == "ketut@wcpp2026.example"
+
+
+def test_when_redis_refuses_the_message_leaves_from_a_thread(app, mailbox, monkeypatch, caplog):
+    monkeypatch.setitem(app.config, "MAIL_SYNC", False)
+    monkeypatch.setitem(app.config, "REDIS_URL", f"redis://127.0.0.1:{free_port()}/0")
+    monkeypatch.setitem(app.config, "JOBS_BACKEND", "rq")
+    with app.test_request_context():
+        _send_reset_mail("ketut@wcpp2026.example")
+        db.session.commit()
+    [message] = mailbox.wait_for(1)
+    assert message["To"] == "ketut@wcpp2026.example"
+    assert "Redis refused background task app.mail.services:deliver_mail_task" in caplog.text
