@@ -9,7 +9,7 @@ PORT ?= 5000
 # localstripe, the stand-in for Stripe that `make run` starts beside the app (loopback only).
 STRIPE_PORT ?= 8420
 
-.PHONY: run test install install-dev translations translate chromium axe lint format db demo bench clean
+.PHONY: run test install install-dev translations translate chromium axe stack-tools lint format db demo bench clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -69,6 +69,22 @@ chromium:
 axe:
 	@if [ ! -d node_modules/axe-core ]; then npm ci --no-audit --no-fund; fi
 
+# What tests/deploy/test_stack.py and tests/test_backup.py run beside the app, as production
+# does: Debian's nginx, PostgreSQL's client programs (pg_dump, pg_restore) and redis-server;
+# installed with apt-get when missing and we are root.
+stack-tools:
+	@missing=""; \
+	command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing="$$missing nginx-light"; \
+	command -v pg_dump >/dev/null 2>&1 || missing="$$missing postgresql-client"; \
+	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else \
+	    echo "Missing:$$missing: run 'sudo apt-get install$$missing' (the stack and backup tests need them)"; exit 1; \
+	  fi; \
+	fi
+
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -78,8 +94,8 @@ format: install-dev
 	$(BIN)/ruff check --fix .
 
 # The suite runs on SQLite; with TEST_DATABASE_URL (PostgreSQL) it runs there too, with the
-# concurrency tests.
-test: install-dev translations chromium axe lint
+# concurrency tests. It includes the production stack (tests/deploy: nginx, gunicorn, RQ).
+test: install-dev translations chromium axe stack-tools lint
 	TEST_DATABASE_URL= $(BIN)/pytest
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 	  echo "--- the same suite on PostgreSQL ($$TEST_DATABASE_URL)"; \

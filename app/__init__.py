@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,11 @@ from app.config import DEFAULT_INSTANCE, PROJECT_ROOT, database_uri, load_config
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the application: settings, extensions, blueprints, commands, error pages."""
-    instance_path = Path((config or {}).get("INSTANCE_PATH", DEFAULT_INSTANCE))
+    # The instance folder (keys in development, job results, photos, the mail outbox): the
+    # INSTANCE_PATH environment variable moves it out of the code's folder in production.
+    instance_path = Path(
+        (config or {}).get("INSTANCE_PATH") or os.environ.get("INSTANCE_PATH") or DEFAULT_INSTANCE
+    )
     app = Flask(
         __name__,
         instance_path=str(instance_path),
@@ -40,7 +45,18 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from app.errors import register_error_handlers
 
     register_error_handlers(app)
+    _trust_proxy_headers(app)
     return app
+
+
+def _trust_proxy_headers(app: Flask) -> None:
+    """Behind PROXY_FIX_HOPS proxies (nginx: 1) take the client's address and scheme from their
+    X-Forwarded-For/-Proto headers. Off by default: without a proxy anyone could forge them."""
+    hops = app.config.get("PROXY_FIX_HOPS", 0)
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
 
 def _import_models() -> None:

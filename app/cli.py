@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
+from app import backup
 from app.agreements.reminders import send_reminder_digests
 from app.agreements.services import registry_today
 from app.audit.services import check_chain
@@ -167,3 +169,46 @@ def stripe_dev_setup_command(webhook_url: str | None) -> None:
     except (OSError, RuntimeError) as error:
         raise click.ClickException(f"localstripe at {api_base} did not answer: {error}") from error
     click.echo(f"localstripe at {api_base} sends its events to {webhook_url}.")
+
+
+def _echo_manifest(manifest: backup.Manifest) -> None:
+    """Print what a backup holds: its schema revision, rows per table and files per folder."""
+    click.echo(
+        f"Schema revision {manifest.schema_revision}, made {manifest.created_at} "
+        f"from {manifest.database}."
+    )
+    for name, rows in sorted(manifest.counts.items()):
+        click.echo(f"  {name:<34} {rows:>8} row(s)")
+    for name, count in sorted(manifest.files.items()):
+        click.echo(f"  files/{name:<28} {count:>8} file(s)")
+
+
+@kongres_group.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def backup_command(path: Path) -> None:
+    """Write the database and the stored files into a new tar.gz (for cron; keep it safe)."""
+    try:
+        manifest = backup.create_backup(path)
+    except backup.BackupError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"Backup written to {path}.")
+    _echo_manifest(manifest)
+
+
+@kongres_group.command("restore")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--force", is_flag=True, help="Replace a database that holds rows (everything in it is lost)."
+)
+@with_appcontext
+def restore_command(path: Path, force: bool) -> None:
+    """Put a backup's database and stored files back (into an empty database unless --force)."""
+    try:
+        manifest = backup.restore_backup(path, force=force)
+    except backup.BackupError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"Restored {path}; every table holds the rows the backup lists:")
+    _echo_manifest(manifest)
+    if backup.needs_upgrade(manifest):
+        click.echo("This backup predates the code's schema: run `flask db upgrade` now.")

@@ -189,6 +189,9 @@ def load_config(instance_path: Path = DEFAULT_INSTANCE) -> dict:
         "MAIL_DEFAULT_SENDER": os.environ.get(
             "MAIL_DEFAULT_SENDER", "WCPP 2026 <no-reply@wcpp2026.example>"
         ),
+        # True: deliver in the committing process right after the commit (tests); false: hand
+        # each message to the jobs seam (an RQ "email" worker, or a thread).
+        "MAIL_SYNC": _env_bool("MAIL_SYNC", False),
         "MAIL_OUTBOX_DIR": os.environ.get("MAIL_OUTBOX_DIR", str(instance_path / "mail")),
         **_stripe_settings(production),
         "REDIS_URL": redis_url,
@@ -238,6 +241,9 @@ def load_config(instance_path: Path = DEFAULT_INSTANCE) -> dict:
         "CSP_REPORT_MAX_BYTES": _env_int("CSP_REPORT_MAX_BYTES", 32 * 1024),
         "PREFERRED_URL_SCHEME": "https" if production else "http",
         "SERVER_BASE_URL": os.environ.get("SERVER_BASE_URL", "http://127.0.0.1:5000"),
+        # How many proxies (nginx: 1) stand in front and set X-Forwarded-For/-Proto; 0 trusts
+        # no such header (anyone could forge them without a proxy).
+        "PROXY_FIX_HOPS": _env_int("PROXY_FIX_HOPS", 0),
         # Host names the site answers to; others get 400 (no Host-header games behind a proxy).
         "TRUSTED_HOSTS": [
             host.strip() for host in os.environ.get("TRUSTED_HOSTS", "").split(",") if host.strip()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import email
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -92,6 +93,23 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     admin.dispose()
 
 
+@pytest.fixture
+def scratch_url(database_url, tmp_path):
+    """An empty database of the same kind as the run's (dropped afterwards)."""
+    if not on_postgres():
+        yield f"sqlite:///{tmp_path / 'scratch.sqlite'}"
+        return
+    server = make_url(database_url)
+    name = f"kongres_scratch_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield server.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
 @dataclass
 class Mailbox:
     """What the test SMTP server received."""
@@ -150,6 +168,43 @@ def mailbox(smtp_server: tuple[int, Mailbox]) -> Iterator[Mailbox]:
     box.clear()
     yield box
     box.clear()
+
+
+# --- Redis ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """A throwaway redis-server on a loopback port (its queues are this test's alone)."""
+    if not shutil.which("redis-server"):
+        pytest.skip("redis-server is not installed")
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            *("redis-server", "--port", str(port), "--bind", "127.0.0.1"),
+            *("--save", "", "--appendonly", "no"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    from redis import Redis
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    deadline = time.monotonic() + 10
+    try:
+        while True:
+            try:
+                Redis.from_url(url).ping()
+                break
+            except RedisConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
 
 
 # --- Stripe (localstripe) -------------------------------------------------------------------
@@ -213,6 +268,8 @@ def _test_config(
         "SQLALCHEMY_DATABASE_URI": database_url,
         "MAIL_SERVER": "127.0.0.1",
         "MAIL_PORT": smtp_port,
+        # Messages leave inline right after the commit, so that a test sees them at once.
+        "MAIL_SYNC": True,
         "SERVER_NAME": None,
         "ARGON2_TIME_COST": 1,
         "ARGON2_MEMORY_COST": 64,
@@ -260,6 +317,7 @@ def make_app(database_url: str, tmp_path: Path) -> Iterator:
                 "SECRET_KEY": "test-secret-key-not-for-production",
                 "PASSPORT_ENCRYPTION_KEY": TEST_PASSPORT_KEY,
                 "TESTING": True,
+                "MAIL_SYNC": True,
                 **config,
             }
         )

@@ -6,17 +6,24 @@ None). `enqueue(kind, params, actor=...)` commits the job's row, then runs it:
 
 - inline when the JOBS_SYNC setting is true (tests that need determinism);
 - on an RQ queue ("pdf" or "email") when REDIS_URL is set and JOBS_BACKEND is "rq": start a
-  worker with `flask jobs worker --queue pdf --queue email` (app/jobs/views.py; or plain
-  `rq worker pdf email --url $REDIS_URL`, where each job builds its own application);
+  worker with `flask jobs worker --queue pdf --queue email` (app/jobs/views.py; plain
+  `rq worker --with-scheduler pdf email --url $REDIS_URL` works too, each job building its own
+  application, but stops slowly: see QuickStoppingWorker);
 - otherwise in a daemon thread of this process with its own application context.
 
 The function reports progress with `report_progress(job_id, done, total)`, which commits on its
 own connection at once so that the status page sees it while the job's work goes on. A job
 must not hold uncommitted writes when it reports (SQLite would wait for them).
+
+Work nobody follows on a page (delivering an email) needs no Job row: `run_tasks(function,
+[args, ...], queue="email", retry_intervals=(...))` calls a module-level function with plain
+arguments the same three ways, each call as a plain RQ job that RQ retries after the given
+pauses when it raises.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
 import re
 import secrets
@@ -53,6 +60,7 @@ __all__ = [
     "result_file",
     "result_path_for",
     "run_job",
+    "run_tasks",
     "status_label",
 ]
 
@@ -193,7 +201,7 @@ def enqueue(kind: str, params: dict[str, Any], *, actor: User | None) -> Job:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if app.config.get("JOBS_SYNC"):
         _run_in_own_context(app, job_id)
-    elif app.config.get("REDIS_URL") and app.config.get("JOBS_BACKEND") == "rq":
+    elif _uses_rq(app):
         _enqueue_on_rq(app, job_id, _KINDS[kind].queue)
     else:
         threading.Thread(
@@ -208,15 +216,22 @@ def _run_in_own_context(app: Flask, job_id: str) -> None:
         run_job(job_id)
 
 
-def _enqueue_on_rq(app: Flask, job_id: str, queue: str) -> None:
-    """Hand the job to an RQ worker on Redis."""
+def _uses_rq(app: Flask) -> bool:
+    """Whether background work goes to RQ workers rather than a thread of this process."""
+    return bool(app.config.get("REDIS_URL")) and app.config.get("JOBS_BACKEND") == "rq"
+
+
+def _rq_queue(app: Flask, queue: str):
+    """The named RQ queue on the application's Redis."""
     from redis import Redis
     from rq import Queue
 
-    connection = Redis.from_url(app.config["REDIS_URL"])
-    Queue(queue, connection=connection).enqueue(
-        run_rq_job, job_id, job_id=job_id, job_timeout=RQ_JOB_TIMEOUT
-    )
+    return Queue(queue, connection=Redis.from_url(app.config["REDIS_URL"]))
+
+
+def _enqueue_on_rq(app: Flask, job_id: str, queue: str) -> None:
+    """Hand the job to an RQ worker on Redis."""
+    _rq_queue(app, queue).enqueue(run_rq_job, job_id, job_id=job_id, job_timeout=RQ_JOB_TIMEOUT)
 
 
 def run_rq_job(job_id: str) -> None:
@@ -231,6 +246,107 @@ def run_rq_job(job_id: str) -> None:
     from app import create_app
 
     _run_in_own_context(create_app(), job_id)
+
+
+# --- plain tasks (no Job row) ---------------------------------------------------------------
+
+
+def _function_path(function: Callable[..., Any]) -> str:
+    """The dotted name an RQ worker imports a task function by."""
+    if "<" in function.__qualname__:
+        raise ValueError(f"{function.__qualname__} is not a module-level function")
+    return f"{function.__module__}:{function.__qualname__}"
+
+
+def _task_function(path: str) -> Callable[..., Any]:
+    """The task function a dotted name from _function_path names."""
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def _call_task(path: str, args: tuple[Any, ...]) -> None:
+    """Call a task function in the current application context, leaving a fresh session
+    behind (a worker runs task after task in one context)."""
+    try:
+        _task_function(path)(*args)
+    finally:
+        db.session.remove()
+
+
+def _run_tasks_in_own_context(app: Flask, path: str, calls: list[tuple[Any, ...]]) -> None:
+    """Run tasks in turn in a thread with an application context of its own; each failure is
+    logged (a thread has nobody to report to, and no retries) and the next one still runs."""
+    with app.app_context():
+        for args in calls:
+            try:
+                _call_task(path, args)
+            except Exception:
+                logger.exception("background task %s failed", path)
+
+
+def run_tasks(
+    function: Callable[..., Any],
+    calls: list[tuple[Any, ...]],
+    *,
+    queue: str,
+    retry_intervals: tuple[int, ...] = (),
+) -> None:
+    """Call a module-level function once per argument tuple (plain, picklable values) in the
+    background: inline under JOBS_SYNC (an error raised to the caller); as one RQ job per call
+    on `queue`, each retried alone after each of `retry_intervals` seconds when it raises; else
+    in turn in one daemon thread. When Redis cannot take them they run in a thread here rather
+    than being lost."""
+    if queue not in QUEUES:
+        raise ValueError(f"unknown job queue {queue!r}; use one of {QUEUES}")
+    path = _function_path(function)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if app.config.get("JOBS_SYNC"):
+        for args in calls:
+            function(*args)
+        return
+    if _uses_rq(app):
+        from redis.exceptions import RedisError
+        from rq import Queue, Retry
+
+        retry = (
+            Retry(max=len(retry_intervals), interval=list(retry_intervals))
+            if retry_intervals
+            else None
+        )
+        rq_queue = _rq_queue(app, queue)
+        try:
+            rq_queue.enqueue_many(
+                [
+                    Queue.prepare_data(
+                        run_rq_task,
+                        args=(path, *args),
+                        retry=retry,
+                        timeout=RQ_JOB_TIMEOUT,
+                    )
+                    for args in calls
+                ]
+            )
+            return
+        except RedisError:
+            logger.exception("Redis refused background task %s; running it here", path)
+    threading.Thread(
+        target=_run_tasks_in_own_context,
+        args=(app, path, calls),
+        name=f"tasks-{function.__name__}",
+        daemon=True,
+    ).start()
+
+
+def run_rq_task(path: str, *args: Any) -> None:
+    """What an RQ worker runs for a plain task: the function, in the worker's application or a
+    new one; an exception reaches RQ, which retries the task if it was enqueued with retries."""
+    if has_app_context():
+        _call_task(path, args)
+        return
+    from app import create_app
+
+    with create_app().app_context():
+        _call_task(path, args)
 
 
 # --- running jobs ---------------------------------------------------------------------------

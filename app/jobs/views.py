@@ -6,6 +6,7 @@ from __future__ import annotations
 import click
 from flask import Blueprint, abort, current_app, jsonify, render_template, send_file, url_for
 from flask_login import current_user
+from rq import SimpleWorker
 
 from app.auth.access import SIGNED_IN, allow
 from app.jobs import services
@@ -74,6 +75,20 @@ def download(job_id: str):
     )
 
 
+class QuickStoppingWorker(SimpleWorker):
+    """A SimpleWorker whose pub/sub listener (RQ's "stop"/"kill" commands) wakes every second:
+    redis-py 8 waits for the listener to finish when the worker stops, and RQ's listener sleeps
+    up to 60 s, so every burst run and every shutdown took a minute."""
+
+    def subscribe(self) -> None:
+        """Listen for RQ's worker commands, waking each second."""
+        self.pubsub = self.connection.pubsub()
+        self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
+        self.pubsub_thread = self.pubsub.run_in_thread(
+            sleep_time=1, daemon=True, exception_handler=self._pubsub_exception_handler
+        )
+
+
 @bp.cli.command("worker")
 @click.option(
     "--queue",
@@ -86,7 +101,7 @@ def download(job_id: str):
 def worker_command(queues: tuple[str, ...], burst: bool) -> None:
     """Run jobs from Redis (REDIS_URL, with JOBS_BACKEND=rq) in this application's context."""
     from redis import Redis
-    from rq import Queue, SimpleWorker
+    from rq import Queue
 
     url = current_app.config.get("REDIS_URL")
     if not url:
@@ -95,7 +110,8 @@ def worker_command(queues: tuple[str, ...], burst: bool) -> None:
     names = queues or services.QUEUES
     # SimpleWorker runs each job in this process, inside the command's application context
     # (a forking worker would share the parent's database connections with its children).
-    worker = SimpleWorker(
+    worker = QuickStoppingWorker(
         [Queue(name, connection=connection) for name in names], connection=connection
     )
-    worker.work(burst=burst)
+    # The scheduler puts failed tasks back on their queue after their retry pause (email).
+    worker.work(burst=burst, with_scheduler=True)

@@ -1,11 +1,21 @@
-"""One mail service: queue during the request, deliver after commit (nothing on rollback)."""
+"""One mail service: queue during the request, deliver after commit (nothing on rollback).
+
+Messages are rendered during the request, kept on the session, and handed to the jobs seam
+only once the transaction has committed: a rolled-back change never reaches a queue, so
+nothing has to be taken back. With RQ each message becomes one plain RQ job on the "email"
+queue carrying the rendered text (no Job row: nobody follows an email on a page), which RQ
+retries with growing pauses while the mail server refuses it; with the thread backend a thread
+of this process delivers; with JOBS_SYNC or MAIL_SYNC they leave inline, in the committing
+process (tests). A crash in the instant between the commit and the hand-over loses those
+messages: the price of not keeping an outbox table that a poller would drain.
+"""
 
 from __future__ import annotations
 
 import smtplib
 import ssl
 import uuid
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -18,8 +28,12 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from app.extensions import db
+from app.jobs.services import run_tasks
 
 _OUTBOX_KEY = "kongres_outbox"
+# Seconds an RQ worker waits before trying an undelivered message again (about eight hours
+# in all), so that a mail server outage delays mail instead of losing it.
+MAIL_RETRY_INTERVALS = (30, 120, 600, 1800, 3600, 7200, 14400)
 
 
 @dataclass(frozen=True)
@@ -56,6 +70,7 @@ def send_email(to: str, language: str, template: str, **context: Any) -> Outgoin
 
 
 def _build_message(mail: OutgoingMail) -> EmailMessage:
+    """The MIME message for a rendered mail, stamped at delivery time."""
     message = EmailMessage()
     message["From"] = current_app.config["MAIL_DEFAULT_SENDER"]
     message["To"] = mail.to
@@ -102,13 +117,27 @@ def deliver_now(to: str, language: str, template: str, **context: Any) -> Outgoi
     return mail
 
 
+def deliver_mail_task(fields: dict[str, str]) -> None:
+    """Deliver one rendered message (a background task: an SMTP error raises, so RQ retries)."""
+    deliver([OutgoingMail(**fields)])
+
+
 @event.listens_for(Session, "after_commit")
 def _deliver_after_commit(session: Session) -> None:
+    """Hand the committed transaction's messages to the jobs seam (or send them inline)."""
     mails = session.info.pop(_OUTBOX_KEY, None)
     if not mails:
         return
     try:
-        deliver(mails)
+        if current_app.config.get("MAIL_SYNC"):
+            deliver(mails)
+        else:
+            run_tasks(
+                deliver_mail_task,
+                [(asdict(mail),) for mail in mails],
+                queue="email",
+                retry_intervals=MAIL_RETRY_INTERVALS,
+            )
     except (OSError, smtplib.SMTPException):
         # The data is committed; a mail server outage must not turn it into an error page.
         current_app.logger.exception("could not deliver %d message(s)", len(mails))
@@ -116,5 +145,6 @@ def _deliver_after_commit(session: Session) -> None:
 
 @event.listens_for(Session, "after_soft_rollback")
 def _discard_after_rollback(session: Session, previous_transaction: Any) -> None:
+    """Forget the messages of a rolled-back transaction: they never leave."""
     if previous_transaction.parent is None:
         session.info.pop(_OUTBOX_KEY, None)

@@ -3,21 +3,24 @@ stored in the creator's language; only the creator and administrators follow a j
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import threading
 import time
 from pathlib import Path
 
 import pytest
 from flask_babel import lazy_gettext as _l
+from redis import Redis
+from rq import Queue
 
 from app.auth.models import Role
-from app.badges.services import BadgeError
+from app.badges.models import Badge
+from app.badges.services import BadgeError, badge_token
 from app.extensions import db as _db
 from app.jobs import services
 from app.jobs.models import Job, JobStatus
-from tests.conftest import free_port
+from tests.badges.factories import confirmed_registration
+from tests.badges.test_pdf import qr_codes, rendered_pages
+from tests.registration.factories import make_event
 
 # What the running thread job waits for, so the test can watch it half-way.
 HALF_WAY = threading.Event()
@@ -201,45 +204,6 @@ def test_unknown_kind_is_refused(db):
         services.enqueue("tests.nothing", {}, actor=None)
 
 
-@pytest.fixture
-def redis_url():
-    """A throwaway redis-server on a loopback port."""
-    if not shutil.which("redis-server"):
-        pytest.skip("redis-server is not installed")
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            "redis-server",
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    from redis import Redis
-
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            Redis.from_url(url).ping()
-            break
-        except Exception:
-            if time.monotonic() > deadline:
-                process.terminate()
-                raise
-            time.sleep(0.05)
-    yield url
-    process.terminate()
-    process.wait(timeout=10)
-
-
 def test_rq_job_waits_for_a_worker(db, app, auth, monkeypatch, redis_url, runner):
     monkeypatch.setitem(app.config, "REDIS_URL", redis_url)
     monkeypatch.setitem(app.config, "JOBS_BACKEND", "rq")
@@ -253,3 +217,34 @@ def test_rq_job_waits_for_a_worker(db, app, auth, monkeypatch, redis_url, runner
     assert result.exit_code == 0, result.output
     stored = _job(job_id)
     assert (stored.status, stored.done, stored.result_path) == (JobStatus.DONE, 3, f"{job_id}.pdf")
+
+
+def test_batch_badge_pdf_is_made_by_an_rq_worker(app, client, auth, monkeypatch, redis_url, runner):
+    """The real badge job ("badges.print") end to end on RQ: queued by the organiser's page,
+    made by `flask jobs worker --queue pdf`, downloaded with every badge's QR code. Without the
+    db fixture: the worker's own context ends its session (see the thread test above)."""
+    monkeypatch.setitem(app.config, "REDIS_URL", redis_url)
+    monkeypatch.setitem(app.config, "JOBS_BACKEND", "rq")
+    with app.test_request_context():
+        event = make_event()
+        registration_ids = [confirmed_registration(event).id for _ in range(5)]
+        _db.session.commit()
+    auth.login_as(Role.ORGANISER)
+
+    response = client.post("/organiser/badges/print", data={"scope": "all"})
+    assert response.status_code == 302
+    job_id = response.headers["Location"].rsplit("/", 1)[1]
+    assert client.get(f"/jobs/{job_id}.json").get_json()["status"] == "queued"
+    assert Queue("pdf", connection=Redis.from_url(redis_url)).job_ids == [job_id]
+
+    result = runner.invoke(args=["jobs", "worker", "--queue", "pdf", "--burst"])
+    assert result.exit_code == 0, result.output
+    state = client.get(f"/jobs/{job_id}.json").get_json()
+    assert (state["status"], state["done"], state["total"]) == ("done", 5, 5)
+    pages = rendered_pages(fetch(client, state["download_url"]).data, scale=1.5)
+    assert len(pages) == 2  # four badges a sheet
+    with app.test_request_context():
+        badges = _db.session.query(Badge).filter(Badge.registration_id.in_(registration_ids))
+        tokens = {badge_token(badge) for badge in badges}
+    assert len(tokens) == 5
+    assert set(qr_codes(pages[0])) | set(qr_codes(pages[1])) == tokens
