@@ -22,6 +22,7 @@ from typing import IO, Any
 
 from flask import Flask, Response, g, has_request_context, request
 from flask.logging import default_handler
+from sqlalchemy import inspect
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # An incoming id is used only when it looks like one (nginx's $request_id is 32 hex digits;
@@ -73,11 +74,13 @@ def _finish_request(response: Response) -> Response:
 
 def _signed_in_user_id() -> int | None:
     """The id of the user this request already loaded, if signed in. Read from where
-    Flask-Login keeps it, never loaded for a log line: the database may be what failed."""
+    Flask-Login keeps it, never loaded for a log line: the database may be what failed, and the
+    row may be detached (a job or command run inside a request's context). The identity key is
+    read without touching the database; an anonymous visitor is no mapped row and has none."""
     user = g.get("_login_user")
-    if user is None or not getattr(user, "is_authenticated", False):
-        return None
-    return user.id
+    state = inspect(user, raiseerr=False) if user is not None else None
+    identity = state.identity if state is not None else None
+    return identity[0] if identity else None
 
 
 class RequestContextFilter(logging.Filter):
