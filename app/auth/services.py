@@ -12,6 +12,7 @@ from pathlib import Path
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext as _nl
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -43,16 +44,17 @@ class SignInDelayedError(AuthError):
     status_code = 429
 
     def __init__(self, seconds: int):
-        minutes = math.ceil(seconds / 60)
         if seconds < 60:
-            message = _l(
-                "Too many failed attempts. Please wait %(seconds)d seconds and try again.",
-                seconds=seconds,
+            message = _nl(
+                "Too many failed attempts. Please wait %(num)d second and try again.",
+                "Too many failed attempts. Please wait %(num)d seconds and try again.",
+                seconds,
             )
         else:
-            message = _l(
-                "Too many failed attempts. Please wait %(minutes)d minutes and try again.",
-                minutes=minutes,
+            message = _nl(
+                "Too many failed attempts. Please wait %(num)d minute and try again.",
+                "Too many failed attempts. Please wait %(num)d minutes and try again.",
+                math.ceil(seconds / 60),
             )
         super().__init__(message, "sign_in_delayed")
         self.seconds = seconds
