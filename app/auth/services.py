@@ -12,7 +12,7 @@ from pathlib import Path
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from flask_babel import lazy_ngettext as _nl
+from flask_babel import ngettext
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -45,13 +45,13 @@ class SignInDelayedError(AuthError):
 
     def __init__(self, seconds: int):
         if seconds < 60:
-            message = _nl(
+            message = ngettext(
                 "Too many failed attempts. Please wait %(num)d second and try again.",
                 "Too many failed attempts. Please wait %(num)d seconds and try again.",
                 seconds,
             )
         else:
-            message = _nl(
+            message = ngettext(
                 "Too many failed attempts. Please wait %(num)d minute and try again.",
                 "Too many failed attempts. Please wait %(num)d minutes and try again.",
                 math.ceil(seconds / 60),
