@@ -65,7 +65,8 @@ def _sign_in_again():
 
 def _finish_sign_in(user: User, next_url: str, *, second_factor: bool) -> str:
     """Record the full sign-in and give the user a fresh session; returns where they go next.
-    The only place login_user is called, so its signal means a complete sign-in."""
+    Reached only after the second factor where one is needed, so Flask-Login's
+    user_logged_in signal always means a complete sign-in."""
     services.complete_sign_in(user)
     db.session.commit()
     sessions.complete_sign_in(user, second_factor=second_factor)
@@ -153,14 +154,21 @@ def two_factor_setup():
                 next_url = _finish_sign_in(user, next_url, second_factor=True)
             else:
                 sessions.mark_second_factor_done()
-            return render_template("auth/recovery_codes.html", codes=codes, next_url=next_url)
-    return render_template(
+            return _recovery_codes_page(codes, next_url)
+    page = render_template(
         "auth/two_factor_setup.html",
         form=form,
         secret=secret,
         qr_code=two_factor.enrolment_qr_code(user, secret),
         signing_in=signing_in,
     )
+    return page, {"Cache-Control": "no-store"}
+
+
+def _recovery_codes_page(codes: list[str], next_url: str):
+    """The new recovery codes, shown once and kept out of every cache."""
+    page = render_template("auth/recovery_codes.html", codes=codes, next_url=next_url)
+    return page, {"Cache-Control": "no-store"}
 
 
 @bp.post("/logout")
@@ -301,9 +309,7 @@ def regenerate_recovery_codes():
     if form.validate_on_submit():
         done, codes = run_service(form, two_factor.regenerate_recovery_codes, current_user)
         if done:
-            return render_template(
-                "auth/recovery_codes.html", codes=codes, next_url=url_for("auth.account")
-            )
+            return _recovery_codes_page(codes, url_for("auth.account"))
         flash(" ".join(form.form_errors), "error")
     return redirect(url_for("auth.account"))
 

@@ -165,6 +165,8 @@ def test_a_role_that_needs_a_second_factor_enrols_before_any_page(app, client, m
         r"<li><code>([a-z0-9]{5}-[a-z0-9]{5})</code></li>", confirmed.get_data(as_text=True)
     )
     assert len(set(codes)) == 10
+    # Shown once: no cache keeps the codes.
+    assert confirmed.headers["Cache-Control"] == "no-store"
     assert _signed_in(client)
     assert client.get("/staff").status_code == 200
     # The codes are kept hashed only.
