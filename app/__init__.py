@@ -76,7 +76,7 @@ def _import_models() -> None:
 
 def _init_extensions(app: Flask) -> None:
     from app.auth.access import enforce_access
-    from app.auth.models import User
+    from app.auth.sessions import enforce_session_rules, load_user
     from app.events.services import default_language
     from app.extensions import babel, csrf, db, limiter, login_manager, migrate
     from app.i18n.locale import choose_locale
@@ -98,9 +98,7 @@ def _init_extensions(app: Flask) -> None:
 
     login_manager.login_message = lazy_gettext("Please sign in to see this page.")
 
-    @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
-        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    login_manager.user_loader(load_user)
 
     @login_manager.unauthorized_handler
     def unauthorized() -> Any:
@@ -123,6 +121,8 @@ def _init_extensions(app: Flask) -> None:
     init_audit(app)
 
     app.before_request(refuse_nul_in_query)
+    # Expired or ended sessions are signed out first, so access is judged on what remains.
+    app.before_request(enforce_session_rules)
     app.before_request(enforce_access)
 
 

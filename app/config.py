@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 from cryptography.fernet import Fernet
@@ -214,6 +215,25 @@ def load_config(instance_path: Path = DEFAULT_INSTANCE) -> dict:
         # "json": one JSON object per log line (for a log collector); "text": for people.
         "LOG_FORMAT": _log_format(production),
         "LOG_LEVEL": _log_level(),
+        # Growing delays after failed sign-ins (password or second factor): after N failures
+        # within the window, 1 s, then doubling, up to the cap. An address allows more failures
+        # than an account: a venue's Wi-Fi puts hundreds of delegates behind one address.
+        "SIGN_IN_ACCOUNT_FAILURES_BEFORE_DELAY": _env_int(
+            "SIGN_IN_ACCOUNT_FAILURES_BEFORE_DELAY", 5
+        ),
+        "SIGN_IN_ADDRESS_FAILURES_BEFORE_DELAY": _env_int(
+            "SIGN_IN_ADDRESS_FAILURES_BEFORE_DELAY", 20
+        ),
+        "SIGN_IN_FAILURE_WINDOW_MINUTES": _env_int("SIGN_IN_FAILURE_WINDOW_MINUTES", 15),
+        "SIGN_IN_MAX_DELAY_MINUTES": _env_int("SIGN_IN_MAX_DELAY_MINUTES", 15),
+        # Sessions end after this long without a request, and this long after sign-in.
+        "STAFF_SESSION_IDLE_MINUTES": _env_int("STAFF_SESSION_IDLE_MINUTES", 30),
+        "STAFF_SESSION_MAX_HOURS": _env_int("STAFF_SESSION_MAX_HOURS", 12),
+        "DELEGATE_SESSION_IDLE_HOURS": _env_int("DELEGATE_SESSION_IDLE_HOURS", 12),
+        "DELEGATE_SESSION_MAX_DAYS": _env_int("DELEGATE_SESSION_MAX_DAYS", 7),
+        # The time between the password and the second factor (or enrolling one).
+        "SECOND_FACTOR_STEP_MINUTES": _env_int("SECOND_FACTOR_STEP_MINUTES", 5),
+        "TWO_FACTOR_ENROLMENT_MINUTES": _env_int("TWO_FACTOR_ENROLMENT_MINUTES", 15),
         "PRIVACY_CONTACT_EMAIL": os.environ.get("PRIVACY_CONTACT_EMAIL", ""),
         "PASSWORD_RESET_MAX_AGE": _env_int("PASSWORD_RESET_MAX_AGE", 3600),
         "INVITATION_MAX_AGE": _env_int("INVITATION_MAX_AGE", 7 * 24 * 3600),
@@ -228,6 +248,9 @@ def load_config(instance_path: Path = DEFAULT_INSTANCE) -> dict:
         "SESSION_COOKIE_PATH": "/",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        # Delegates' cookies outlive the browser up to their longest session; staff cookies
+        # end with the browser. Both are also checked on the server (app/auth/sessions.py).
+        "PERMANENT_SESSION_LIFETIME": timedelta(days=_env_int("DELEGATE_SESSION_MAX_DAYS", 7)),
         "SESSION_COOKIE_SECURE": production,
         "REMEMBER_COOKIE_NAME": "__Host-kongres_remember" if production else "kongres_remember",
         "REMEMBER_COOKIE_PATH": "/",

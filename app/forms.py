@@ -69,6 +69,10 @@ class KongresForm(FlaskForm):
             return unbound_field.bind(form=form, **{**options, "filters": filters})
 
 
+class ActionForm(KongresForm):
+    """A one-button action: only the CSRF token."""
+
+
 class MultiCheckboxField(SelectMultipleField):
     """Several choices shown as checkboxes."""
 

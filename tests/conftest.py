@@ -15,9 +15,11 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email.message import Message
 from pathlib import Path
 
+import pyotp
 import pytest
 from aiosmtpd.controller import Controller
 from flask import Flask
@@ -29,7 +31,8 @@ from werkzeug.serving import make_server
 
 from app import create_app
 from app.auth.models import Role, User
-from app.auth.services import create_user
+from app.auth.services import create_user, find_user_by_email
+from app.auth.two_factor import begin_totp_enrolment, totp_secret
 from app.config import (
     LOCALSTRIPE_PUBLISHABLE_KEY,
     LOCALSTRIPE_SECRET_KEY,
@@ -383,7 +386,10 @@ def make_user(app: Flask):
         name: str | None = None,
         password: str | None = TEST_PASSWORD,
         language: str = "en",
+        two_factor: bool | None = None,
     ) -> User:
+        """two_factor: an authenticator app already set up; by default for the roles that
+        need one (sign in with auth.login or the sign_in fixture, which type its codes)."""
         number = next(counter)
         with app.test_request_context():
             user = create_user(
@@ -393,6 +399,9 @@ def make_user(app: Flask):
                 roles=roles,
                 language=language,
             )
+            if user.requires_two_factor if two_factor is None else two_factor:
+                begin_totp_enrolment(user)
+                user.totp_enabled_at = datetime.now(UTC)
             _db.session.commit()
             _db.session.refresh(user)
             _db.session.expunge(user)
@@ -401,15 +410,43 @@ def make_user(app: Flask):
     return _make
 
 
+def next_totp_code(app: Flask, email: str) -> str:
+    """The code the user's authenticator app would show now, as a real app does: the current
+    time step's, or the next one's when the current one is used up (a code is accepted once)."""
+    with app.app_context():
+        user = find_user_by_email(email)
+        totp = pyotp.TOTP(totp_secret(user))
+        now = totp.timecode(datetime.now(UTC))
+        last = user.totp_last_counter
+        _db.session.remove()
+    for counter in (now, now + 1):
+        if last is None or counter > last:
+            return totp.generate_otp(counter)
+    raise AssertionError(f"{email} signed in twice in this time step: the codes are used up")
+
+
+def has_two_factor(app: Flask, email: str) -> bool:
+    """Whether signing in as this user asks for a second factor."""
+    with app.app_context():
+        enrolled = find_user_by_email(email).has_two_factor
+        _db.session.remove()
+    return enrolled
+
+
 @dataclass
 class AuthActions:
-    """Sign in and out through the real login form."""
+    """Sign in and out through the real login form (and the second step where it comes)."""
 
     client: FlaskClient
     make_user: object
+    app: Flask
 
     def login(self, email: str, password: str = TEST_PASSWORD):
-        return self.client.post("/login", data={"email": email, "password": password})
+        response = self.client.post("/login", data={"email": email, "password": password})
+        if response.status_code == 302 and response.location.startswith("/login/code"):
+            code = next_totp_code(self.app, email)
+            return self.client.post("/login/code", data={"code": code})
+        return response
 
     def login_as(self, *roles: Role, **kwargs) -> User:
         user = self.make_user(roles=roles, **kwargs)
@@ -422,9 +459,9 @@ class AuthActions:
 
 
 @pytest.fixture
-def auth(client: FlaskClient, make_user) -> AuthActions:
+def auth(app: Flask, client: FlaskClient, make_user) -> AuthActions:
     """Sign-in helper bound to the test client."""
-    return AuthActions(client, make_user)
+    return AuthActions(client, make_user, app)
 
 
 @pytest.fixture
@@ -512,3 +549,23 @@ def _no_csp_violations(request: pytest.FixtureRequest) -> Iterator[None]:
         records = caplog.get_records("call")
         violations = [record.getMessage() for record in records if hasattr(record, "csp_violation")]
         assert violations == [], "the Content-Security-Policy blocked something on a page"
+
+
+@pytest.fixture
+def sign_in(app: Flask):
+    """Sign in in Chromium through the English login form, typing the authenticator app's
+    code where the account has one: sign_in(page, email)."""
+    from playwright.sync_api import expect
+
+    def _sign_in(page, email: str, password: str = TEST_PASSWORD) -> None:
+        page.goto("/login")
+        page.get_by_label("Email").fill(email)
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Sign in").click()
+        if has_two_factor(app, email):
+            expect(page.get_by_role("heading", name="Two-factor sign-in")).to_be_visible()
+            page.get_by_label("Code").fill(next_totp_code(app, email))
+            page.get_by_role("button", name="Continue").click()
+        expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+
+    return _sign_in

@@ -116,3 +116,39 @@ class EditUserForm(KongresForm):
 
     roles = MultiCheckboxField(_l("Roles"), choices=_all_role_choices)
     active = BooleanField(_l("Account active"))
+
+
+class SecondFactorForm(KongresForm):
+    """The second step of signing in: a code from the app or a recovery code."""
+
+    code = StringField(
+        _l("Code"),
+        validators=[DataRequired(), Length(max=32)],
+        description=_l(
+            "The 6-digit code your authenticator app shows now, or one of your recovery codes."
+        ),
+        render_kw={
+            "autocomplete": "one-time-code",
+            "autocapitalize": "none",
+            "spellcheck": "false",
+        },
+    )
+
+
+class EnrolTotpForm(KongresForm):
+    """Confirm an authenticator app by typing the code it shows."""
+
+    code = StringField(
+        _l("Code from the app"),
+        validators=[DataRequired(), Length(max=32)],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
+    )
+
+
+class ResetTwoFactorForm(KongresForm):
+    """An administrator confirms resetting someone's second factor."""
+
+    confirm = BooleanField(
+        _l("Yes: they set up an authenticator app again at their next sign-in"),
+        validators=[DataRequired(message=_l("Tick the box to confirm."))],
+    )

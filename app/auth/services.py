@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from app.audit import services as audit
-from app.auth.models import STAFF_ROLES, Role, User, UserRole
+from app.auth.models import STAFF_ROLES, Role, SignInThrottle, User, UserRole
 from app.auth.passwords import hash_password, needs_rehash, verify_password
 from app.errors import DomainError
 from app.extensions import db
@@ -25,10 +30,35 @@ MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 128
 RESET_PURPOSE = "password-reset"
 INVITATION_PURPOSE = "invitation"
+# Django's list of the 20,000 most common passwords (Royce Williams' compilation, BSD licence,
+# from django/contrib/auth/common-passwords.txt.gz); compared in lower case, as Django does.
+COMMON_PASSWORDS_FILE = Path(__file__).parent / "data" / "common-passwords.txt"
 
 
 class AuthError(DomainError):
     """An account rule refused the action."""
+
+
+class SignInDelayedError(AuthError):
+    """Too many failed sign-ins for this account or address: try again after a delay."""
+
+    status_code = 429
+
+    def __init__(self, seconds: int):
+        if seconds < 60:
+            message = ngettext(
+                "Too many failed attempts. Please wait %(num)d second and try again.",
+                "Too many failed attempts. Please wait %(num)d seconds and try again.",
+                seconds,
+            )
+        else:
+            message = ngettext(
+                "Too many failed attempts. Please wait %(num)d minute and try again.",
+                "Too many failed attempts. Please wait %(num)d minutes and try again.",
+                math.ceil(seconds / 60),
+            )
+        super().__init__(message, "sign_in_delayed")
+        self.seconds = seconds
 
 
 def normalise_email(email: str) -> str:
@@ -44,8 +74,15 @@ def find_user_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == email.strip().lower()))
 
 
+@lru_cache(maxsize=1)
+def _common_passwords() -> frozenset[str]:
+    """The shipped list of common passwords, in lower case (read once)."""
+    lines = COMMON_PASSWORDS_FILE.read_text(encoding="utf-8").splitlines()
+    return frozenset(line.strip().lower() for line in lines if line.strip())
+
+
 def check_password_rules(password: str) -> None:
-    """Refuse passwords that are too short or too long."""
+    """Refuse passwords that are too short, too long or among the most common ones."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AuthError(
             _l("Use at least %(min)d characters.", min=MIN_PASSWORD_LENGTH),
@@ -56,6 +93,12 @@ def check_password_rules(password: str) -> None:
         raise AuthError(
             _l("Use at most %(max)d characters.", max=MAX_PASSWORD_LENGTH),
             "password_too_long",
+            field="password",
+        )
+    if password.lower() in _common_passwords():
+        raise AuthError(
+            _l("This password is one of the most commonly used ones. Choose another."),
+            "password_common",
             field="password",
         )
 
@@ -166,26 +209,122 @@ def count_admins() -> int:
     )
 
 
-def authenticate(email: str, password: str) -> User | None:
-    """The active user with these credentials, or None; upgrades weak hashes on the way."""
+def _as_utc(moment: datetime) -> datetime:
+    """A stored time as aware UTC (SQLite hands back naive datetimes)."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _throttle_keys(email: str, address: str) -> dict[str, int]:
+    """The counters one attempt touches, each with the failures it allows before delays.
+
+    The account key hashes the address as typed, so unknown addresses are delayed exactly like
+    real ones (no way to tell which accounts exist).
+    """
+    typed = hashlib.sha256(email.strip().lower().encode()).hexdigest()
+    config = current_app.config
+    return {
+        f"account:{typed}": config["SIGN_IN_ACCOUNT_FAILURES_BEFORE_DELAY"],
+        f"address:{address}"[:100]: config["SIGN_IN_ADDRESS_FAILURES_BEFORE_DELAY"],
+    }
+
+
+def sign_in_delay(email: str, address: str, *, now: datetime | None = None) -> int:
+    """Seconds to wait before this account may be tried again from this address (0: none)."""
+    now = now or datetime.now(UTC)
+    window = timedelta(minutes=current_app.config["SIGN_IN_FAILURE_WINDOW_MINUTES"])
+    longest = current_app.config["SIGN_IN_MAX_DELAY_MINUTES"] * 60
+    wait = 0.0
+    keys = _throttle_keys(email, address)
+    rows = db.session.scalars(select(SignInThrottle).where(SignInThrottle.key.in_(keys)))
+    for row in rows:
+        last = _as_utc(row.last_failure_at)
+        allowed = keys[row.key]
+        if now - last > window or row.failures < allowed:
+            continue
+        # 1 s after the allowed number of failures, then doubling, up to the cap.
+        delay = min(2 ** (row.failures - allowed), longest)
+        wait = max(wait, (last - now).total_seconds() + delay)
+    return math.ceil(wait) if wait > 0 else 0
+
+
+def refuse_while_delayed(email: str, address: str) -> None:
+    """Raise SignInDelayedError while the account or the address must wait (even for a right
+    password, else the delay would only slow down wrong guesses)."""
+    seconds = sign_in_delay(email, address)
+    if seconds:
+        raise SignInDelayedError(seconds)
+
+
+def record_failed_sign_in(email: str, address: str) -> None:
+    """Count one failed attempt against the account and the client address."""
+    now = datetime.now(UTC)
+    window = timedelta(minutes=current_app.config["SIGN_IN_FAILURE_WINDOW_MINUTES"])
+    for key in _throttle_keys(email, address):
+        row = db.session.get(SignInThrottle, key, with_for_update=True)
+        if row is None:
+            try:
+                with db.session.begin_nested():
+                    db.session.add(SignInThrottle(key=key, failures=1, last_failure_at=now))
+                continue
+            except IntegrityError:
+                # Another worker counted the first failure at the same moment.
+                row = db.session.get(SignInThrottle, key, with_for_update=True)
+        if now - _as_utc(row.last_failure_at) > window:
+            row.failures, row.last_failure_at = 1, now
+        else:
+            # Added up in the database, so concurrent attempts on other workers all count.
+            db.session.execute(
+                update(SignInThrottle)
+                .where(SignInThrottle.key == key)
+                .values(failures=SignInThrottle.failures + 1, last_failure_at=now)
+            )
+    db.session.flush()
+
+
+def clear_failed_sign_ins(email: str) -> None:
+    """Forget an account's failures after a full sign-in. The address's count stays: else an
+    attacker could wipe it by signing in to an account of their own between guesses."""
+    typed_key = next(iter(_throttle_keys(email, "")))
+    db.session.execute(delete(SignInThrottle).where(SignInThrottle.key == typed_key))
+
+
+def authenticate(email: str, password: str, *, address: str) -> User | None:
+    """The active user with these credentials, or None (counted as a failure); upgrades weak
+    hashes on the way. Raises SignInDelayedError while failed attempts must wait."""
+    refuse_while_delayed(email, address)
     user = find_user_by_email(email)
     if user is None:
         verify_password(None, password)
+        record_failed_sign_in(email, address)
         return None
     if not verify_password(user.password_hash, password) or not user.active:
+        record_failed_sign_in(email, address)
         return None
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    user.last_login_at = datetime.now(UTC)
     db.session.flush()
     return user
 
 
+def complete_sign_in(user: User) -> None:
+    """Record a full sign-in (password and, where needed, second factor)."""
+    clear_failed_sign_ins(user.email)
+    user.last_login_at = datetime.now(UTC)
+    db.session.flush()
+
+
+def end_all_sessions(user: User) -> None:
+    """End every session of the account: they hold the old session version."""
+    user.session_version = (user.session_version or 0) + 1
+    db.session.flush()
+
+
 def change_password(user: User, new_password: str) -> None:
-    """Set a new password (which also voids every outstanding reset link)."""
+    """Set a new password (which also voids every outstanding reset link and ends every
+    session signed in with the old one)."""
     check_password_rules(new_password)
     user.password_hash = hash_password(new_password)
-    db.session.flush()
+    end_all_sessions(user)
 
 
 def _serializer() -> URLSafeTimedSerializer:

@@ -12,22 +12,26 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, logout_user
 from sqlalchemy import select
 
-from app.auth import services
+from app.auth import services, sessions, two_factor
 from app.auth.access import PUBLIC, SIGNED_IN, allow
 from app.auth.forms import (
     ChangePasswordForm,
     EditUserForm,
+    EnrolTotpForm,
     ForgotPasswordForm,
     InviteStaffForm,
     LoginForm,
     NewPasswordForm,
     ProfileForm,
+    ResetTwoFactorForm,
+    SecondFactorForm,
 )
 from app.auth.models import Role, User
 from app.extensions import db, limiter
+from app.forms import ActionForm
 from app.pagination import paginate
 from app.rate_limits import configured_limit
 from app.web import run_service, safe_next_url
@@ -40,25 +44,131 @@ def _landing_url(user: User) -> str:
     return url_for("reports.dashboard") if user.is_staff else url_for("events.home")
 
 
+def _client_address() -> str:
+    """The address failed sign-ins are counted against (the rate limiter's too)."""
+    return request.remote_addr or "unknown"
+
+
+def _delayed(template: str, form, delay: services.SignInDelayedError, **context):
+    """The form again with the wait explained: 429 with Retry-After."""
+    db.session.rollback()
+    form.form_errors.append(str(delay))
+    page = render_template(template, form=form, **context)
+    return page, 429, {"Retry-After": str(delay.seconds)}
+
+
+def _sign_in_again():
+    """The half-signed-in state is missing or expired: start over at the password."""
+    message = _("Your sign-in took too long or was not started. Please sign in again.")
+    return render_template("auth/sign_in_again.html", message=message), 400
+
+
+def _finish_sign_in(user: User, next_url: str, *, second_factor: bool) -> str:
+    """Record the full sign-in and give the user a fresh session; returns where they go next.
+    Reached only after the second factor where one is needed, so Flask-Login's
+    user_logged_in signal always means a complete sign-in."""
+    services.complete_sign_in(user)
+    db.session.commit()
+    sessions.complete_sign_in(user, second_factor=second_factor)
+    return safe_next_url(next_url, _landing_url(user))
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @allow(PUBLIC)
 @limiter.limit(configured_limit("LOGIN_RATE_LIMIT"), methods=["POST"])
 def login():
-    """Sign in with email and password."""
+    """Sign in: email and password, then the second factor where the account has or needs one."""
     if current_user.is_authenticated:
         return redirect(_landing_url(current_user))
     form = LoginForm()
     if form.validate_on_submit():
-        user = services.authenticate(form.email.data, form.password.data)
+        try:
+            user = services.authenticate(
+                form.email.data, form.password.data, address=_client_address()
+            )
+        except services.SignInDelayedError as delay:
+            return _delayed("auth/login.html", form, delay)
+        db.session.commit()
+        next_url = safe_next_url(request.args.get("next"), "")
         if user is None:
             form.form_errors.append(_("Wrong email or password."))
+        elif user.has_two_factor:
+            sessions.start_pending_sign_in(user, sessions.PENDING_CODE, next_url)
+            return redirect(url_for("auth.second_factor"))
+        elif user.requires_two_factor:
+            sessions.start_pending_sign_in(user, sessions.PENDING_ENROLMENT, next_url)
+            return redirect(url_for("auth.two_factor_setup"))
         else:
-            # A fresh session on sign-in, so a session id planted before it is worthless.
-            session.clear()
-            login_user(user)
-            db.session.commit()
-            return redirect(safe_next_url(request.args.get("next"), _landing_url(user)))
+            return redirect(_finish_sign_in(user, next_url, second_factor=False))
     return render_template("auth/login.html", form=form)
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@allow(PUBLIC)
+@limiter.limit(configured_limit("LOGIN_RATE_LIMIT"), methods=["POST"])
+def second_factor():
+    """The second step of signing in: a code from the authenticator app or a recovery code."""
+    if current_user.is_authenticated:
+        return redirect(_landing_url(current_user))
+    pending = sessions.pending_sign_in(sessions.PENDING_CODE)
+    if pending is None:
+        return _sign_in_again()
+    user, next_url = pending
+    form = SecondFactorForm()
+    if form.validate_on_submit():
+        try:
+            accepted = two_factor.verify_second_factor(
+                user, form.code.data, address=_client_address()
+            )
+        except services.SignInDelayedError as delay:
+            return _delayed("auth/second_factor.html", form, delay)
+        db.session.commit()
+        if accepted:
+            return redirect(_finish_sign_in(user, next_url, second_factor=True))
+        form.code.errors.append(_("This code is not valid. Please try again."))
+    return render_template("auth/second_factor.html", form=form)
+
+
+@bp.route("/account/two-factor", methods=["GET", "POST"])
+@allow(PUBLIC)
+@limiter.limit(configured_limit("LOGIN_RATE_LIMIT"), methods=["POST"])
+def two_factor_setup():
+    """Set up an authenticator app: required during sign-in for some roles, optional on the
+    account page for others. Shows the secret as a QR code and as text."""
+    if current_user.is_authenticated:
+        user, next_url, signing_in = current_user, url_for("auth.account"), False
+    else:
+        pending = sessions.pending_sign_in(sessions.PENDING_ENROLMENT)
+        if pending is None:
+            return _sign_in_again()
+        (user, next_url), signing_in = pending, True
+    if user.has_two_factor:
+        return redirect(url_for("auth.account"))
+    secret = two_factor.begin_totp_enrolment(user)
+    db.session.commit()
+    form = EnrolTotpForm()
+    if form.validate_on_submit():
+        done, codes = run_service(form, two_factor.confirm_totp_enrolment, user, form.code.data)
+        if done:
+            if signing_in:
+                next_url = _finish_sign_in(user, next_url, second_factor=True)
+            else:
+                sessions.mark_second_factor_done()
+            return _recovery_codes_page(codes, next_url)
+    page = render_template(
+        "auth/two_factor_setup.html",
+        form=form,
+        secret=secret,
+        qr_code=two_factor.enrolment_qr_code(user, secret),
+        signing_in=signing_in,
+    )
+    return page, {"Cache-Control": "no-store"}
+
+
+def _recovery_codes_page(codes: list[str], next_url: str):
+    """The new recovery codes, shown once and kept out of every cache."""
+    page = render_template("auth/recovery_codes.html", codes=codes, next_url=next_url)
+    return page, {"Cache-Control": "no-store"}
 
 
 @bp.post("/logout")
@@ -135,7 +245,7 @@ def accept_invitation(token: str):
 @bp.route("/account", methods=["GET", "POST"])
 @allow(SIGNED_IN)
 def account():
-    """One's own name, language and password."""
+    """One's own name, language, password, second factor and sessions."""
     profile = ProfileForm(prefix="profile", obj=current_user)
     password = ChangePasswordForm(prefix="password")
     if request.method == "POST" and "profile-name" in request.form and profile.validate():
@@ -158,9 +268,67 @@ def account():
             new=password.password.data,
         )
         if done:
-            flash(_("Your password has been changed."), "success")
+            # Every other session ends with the old password; this one carries on.
+            sessions.keep_current_session(current_user)
+            flash(
+                _("Your password has been changed. Your other sessions are signed out."), "success"
+            )
             return redirect(url_for("auth.account"))
-    return render_template("auth/account.html", profile=profile, password=password)
+    return _account_page(profile=profile, password=password)
+
+
+def _account_page(**forms):
+    """The account page with its forms (those given keep their input and errors)."""
+    forms.setdefault("profile", ProfileForm(prefix="profile", obj=current_user))
+    forms.setdefault("password", ChangePasswordForm(prefix="password"))
+    forms.setdefault("disable", SecondFactorForm(prefix="disable"))
+    recovery_left = (
+        two_factor.unused_recovery_codes(current_user) if current_user.has_two_factor else 0
+    )
+    return render_template(
+        "auth/account.html", action=ActionForm(), recovery_left=recovery_left, **forms
+    )
+
+
+@bp.post("/account/sessions/end")
+@allow(SIGNED_IN)
+def end_other_sessions():
+    """Log out everywhere: every other session of the account ends; this one stays."""
+    form = ActionForm()
+    if form.validate_on_submit():
+        services.end_all_sessions(current_user)
+        db.session.commit()
+        sessions.keep_current_session(current_user)
+        flash(_("You are signed out everywhere else."), "success")
+    return redirect(url_for("auth.account"))
+
+
+@bp.post("/account/recovery-codes")
+@allow(SIGNED_IN)
+def regenerate_recovery_codes():
+    """Ten new recovery codes, shown once; the old ones stop working."""
+    form = ActionForm()
+    if form.validate_on_submit():
+        done, codes = run_service(form, two_factor.regenerate_recovery_codes, current_user)
+        if done:
+            return _recovery_codes_page(codes, url_for("auth.account"))
+        flash(" ".join(form.form_errors), "error")
+    return redirect(url_for("auth.account"))
+
+
+@bp.post("/account/two-factor/disable")
+@allow(SIGNED_IN)
+def disable_two_factor():
+    """Turn one's own second factor off (only where the role does not need one)."""
+    form = SecondFactorForm(prefix="disable")
+    if form.validate_on_submit():
+        done, _result = run_service(
+            form, two_factor.disable_own_two_factor, current_user, form.code.data
+        )
+        if done:
+            flash(_("Two-factor sign-in is turned off."), "success")
+            return redirect(url_for("auth.account"))
+    return _account_page(disable=form), 422
 
 
 @bp.get("/staff")
@@ -216,3 +384,20 @@ def edit_user(user_id: int):
             flash(_("Account of %(name)s updated.", name=user.name), "success")
             return redirect(url_for("auth.staff_list"))
     return render_template("auth/edit_user.html", form=form, user=user)
+
+
+@bp.route("/staff/<int:user_id>/two-factor/reset", methods=["GET", "POST"])
+@allow(Role.ADMIN)
+def reset_two_factor(user_id: int):
+    """Reset an account's second factor (a lost phone), after a confirmation."""
+    user = db.get_or_404(User, user_id)
+    form = ResetTwoFactorForm()
+    if form.validate_on_submit():
+        done, _result = run_service(form, two_factor.reset_two_factor, user, actor=current_user)
+        if done:
+            flash(
+                _("The second factor of %(name)s is reset; they are signed out.", name=user.name),
+                "success",
+            )
+            return redirect(url_for("auth.edit_user", user_id=user.id))
+    return render_template("auth/reset_two_factor.html", form=form, user=user)

@@ -27,13 +27,13 @@ from sqlalchemy.orm import contains_eager, joinedload
 from app.auth.models import Role, User
 from app.badges.models import Badge, BadgeRole, BadgeSigningKey
 from app.badges.tokens import InvalidToken, TokenHeader, decode_token, encode_token, read_header
+from app.crypto import decrypt_secret, encrypt_secret
 from app.errors import DomainError
 from app.events.models import Event
 from app.extensions import db
 from app.i18n.formatting import country_name
 from app.partners.models import Partner
 from app.registration.models import Registration, RegistrationStatus, RegistrationType
-from app.registration.passports import decrypt_secret, encrypt_secret
 from app.registration.services import record_history
 
 __all__ = [

@@ -6,11 +6,9 @@ services can encrypt without importing the module that imports them.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from cryptography.fernet import InvalidToken
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from flask import current_app
-
+from app.crypto import decrypt_secret, encrypt_secret
 from app.registration.models import Registration
 
 MASK = "•" * 5
@@ -22,36 +20,15 @@ class PassportKeyError(RuntimeError):
     """A stored passport number cannot be read with the configured key."""
 
 
-@lru_cache(maxsize=4)
-def _fernet_for(keys: str) -> MultiFernet:
-    """The cipher for a PASSPORT_ENCRYPTION_KEY value (the first key encrypts, all decrypt)."""
-    return MultiFernet([Fernet(key.strip()) for key in keys.split(",") if key.strip()])
-
-
-def _fernet() -> MultiFernet:
-    """The cipher for this application's configured key(s)."""
-    return _fernet_for(current_app.config["PASSPORT_ENCRYPTION_KEY"])
-
-
-def encrypt_secret(data: bytes) -> str:
-    """A Fernet token for any secret kept at rest with the passport keys (badge signing keys)."""
-    return _fernet().encrypt(data).decode("ascii")
-
-
-def decrypt_secret(token: str) -> bytes:
-    """The secret inside a token made by encrypt_secret (InvalidToken with the wrong key)."""
-    return _fernet().decrypt(token.encode("ascii"))
-
-
 def encrypt_passport(text: str) -> str:
     """A Fernet token for a passport number, to store instead of the number."""
-    return _fernet().encrypt(text.strip().encode()).decode("ascii")
+    return encrypt_secret(text.strip().encode())
 
 
 def decrypt_passport(token: str) -> str:
     """The passport number inside a stored Fernet token."""
     try:
-        return _fernet().decrypt(token.encode("ascii")).decode()
+        return decrypt_secret(token).decode()
     except InvalidToken as error:
         # Only a wrong or rotated-away PASSPORT_ENCRYPTION_KEY (or a tampered row) gets here.
         raise PassportKeyError(

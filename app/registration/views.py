@@ -20,10 +20,11 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, logout_user
 from sqlalchemy import or_, select
 
 from app.auth import services as auth_services
+from app.auth import sessions as auth_sessions
 from app.auth.access import PUBLIC, allow
 from app.auth.forms import NewPasswordForm
 from app.auth.models import Role
@@ -339,9 +340,8 @@ def _choose_password(registration: Registration, *, completed: bool = False):
     if form.validate_on_submit():
         done, _result = run_service(form, auth_services.change_password, user, form.password.data)
         if done:
-            # A fresh session on sign-in, as on the login page.
-            session.clear()
-            login_user(user)
+            # A fresh session on sign-in, as on the login page (with its session version).
+            auth_sessions.complete_sign_in(user, second_factor=False)
             flash(_("Your password is set and you are signed in."), "success")
             return redirect(url_for("registration.my_registration"))
         # Refused: the rollback also undid the confirmation; the next submission repeats it.

@@ -3,31 +3,35 @@
 from __future__ import annotations
 
 from app.auth.models import Role
-from tests.conftest import TEST_PASSWORD
+from tests.conftest import TEST_PASSWORD, next_totp_code
 
 
-def test_staff_sign_in_lands_on_the_dashboard(client, make_user):
+def test_staff_sign_in_lands_on_the_dashboard(client, auth, make_user):
     user = make_user(roles=[Role.ORGANISER])
-    response = client.post("/login", data={"email": user.email, "password": TEST_PASSWORD})
+    response = auth.login(user.email)
     assert response.status_code == 302
     assert response.headers["Location"] == "/dashboard"
     assert "Dashboard" in client.get("/dashboard").get_data(as_text=True)
 
 
 def test_email_is_matched_without_regard_to_case_or_spaces(client, make_user):
-    user = make_user(roles=[Role.ORGANISER])
+    user = make_user(roles=[Role.GATE_STAFF])
     response = client.post(
         "/login", data={"email": f"  {user.email.upper()} ", "password": TEST_PASSWORD}
     )
     assert response.status_code == 302
+    assert response.headers["Location"] == "/dashboard"
 
 
-def test_sign_in_returns_to_the_page_asked_for_but_never_off_site(client, make_user):
+def test_sign_in_returns_to_the_page_asked_for_but_never_off_site(app, client, make_user):
     user = make_user(roles=[Role.ADMIN])
     data = {"email": user.email, "password": TEST_PASSWORD}
-    assert client.post("/login?next=/staff", data=data).headers["Location"] == "/staff"
+    assert client.post("/login?next=/staff", data=data).headers["Location"] == "/login/code"
+    code = next_totp_code(app, user.email)
+    assert client.post("/login/code", data={"code": code}).headers["Location"] == "/staff"
     client.post("/logout")
-    evil = client.post("/login?next=https://evil.example/", data=data)
+    client.post("/login?next=https://evil.example/", data=data)
+    evil = client.post("/login/code", data={"code": next_totp_code(app, user.email)})
     assert evil.headers["Location"] == "/dashboard"
 
 
@@ -80,7 +84,7 @@ def test_sign_in_attempts_are_rate_limited_with_a_translated_429(app, client):
     assert client.get("/login").status_code == 200
 
 
-def test_a_weak_stored_hash_is_upgraded_on_sign_in(app, client, make_user, db):
+def test_a_weak_stored_hash_is_upgraded_on_sign_in(app, auth, make_user, db):
     from argon2 import PasswordHasher
 
     from app.auth.models import User
@@ -89,7 +93,7 @@ def test_a_weak_stored_hash_is_upgraded_on_sign_in(app, client, make_user, db):
     weak = PasswordHasher(time_cost=1, memory_cost=32, parallelism=1).hash(TEST_PASSWORD)
     db.session.get(User, user.id).password_hash = weak
     db.session.commit()
-    client.post("/login", data={"email": user.email, "password": TEST_PASSWORD})
+    auth.login(user.email)
     db.session.expire_all()
     stored = db.session.get(User, user.id).password_hash
     assert stored != weak

@@ -13,7 +13,6 @@ from playwright.sync_api import Page, expect
 from app.auth.models import Role
 from app.extensions import db as _db
 from tests.badges.factories import confirmed_registration
-from tests.conftest import TEST_PASSWORD
 from tests.registration.factories import make_event, make_type
 
 # Where screenshots go when KONGRES_SCREENSHOTS names a folder (to look at the pages).
@@ -43,12 +42,11 @@ def confirmed_delegates(app):
         _db.session.commit()
 
 
-def test_organiser_prints_badges_and_downloads_the_pdf(page: Page, make_user, confirmed_delegates):
+def test_organiser_prints_badges_and_downloads_the_pdf(
+    page: Page, make_user, confirmed_delegates, sign_in
+):
     organiser = make_user(roles=[Role.ORGANISER])
-    page.goto("/login")
-    page.get_by_label("Email").fill(organiser.email)
-    page.get_by_label("Password").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, organiser.email)
 
     page.get_by_role("link", name="Badges").click()
     expect(page.get_by_role("heading", name="Badges", exact=True)).to_be_visible()

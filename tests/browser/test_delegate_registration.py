@@ -13,13 +13,12 @@ import re
 import pytest
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from app.auth.models import Role
 from app.extensions import db
 from app.registration.models import VisaLetter
-from tests.conftest import TEST_PASSWORD
 from tests.registration.factories import make_event, make_type
 
 pytestmark = pytest.mark.browser
@@ -65,15 +64,17 @@ def _path(link: str) -> str:
     return "/" + link.split("/", 3)[3]
 
 
-def _sign_in(page: Page, email: str, password: str) -> None:
-    page.goto("/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-
-
 def test_a_delegate_registers_in_indonesian_and_gets_a_verifiable_visa_letter(
-    app, browser, live_server, page, make_user, mailbox, open_congress, indonesian, tmp_path
+    app,
+    browser,
+    live_server,
+    page,
+    make_user,
+    mailbox,
+    open_congress,
+    indonesian,
+    tmp_path,
+    sign_in,
 ):
     t = indonesian
 
@@ -131,7 +132,7 @@ def test_a_delegate_registers_in_indonesian_and_gets_a_verifiable_visa_letter(
     organiser = make_user(roles=[Role.ORGANISER], language="en")
     staff_context = browser.new_context(base_url=live_server, locale="en-GB")
     staff = staff_context.new_page()
-    _sign_in(staff, organiser.email, TEST_PASSWORD)
+    sign_in(staff, organiser.email)
     staff.goto("/registrations/visa-letters")
     row = staff.get_by_role("row").filter(has_text="Aroha Ngata")
     row.get_by_role("button", name="Issue the letter").click()

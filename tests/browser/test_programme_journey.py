@@ -140,15 +140,6 @@ def shot(page: Page, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"programme-{name}.png"), full_page=True)
 
 
-def sign_in(page: Page, email: str) -> None:
-    """Sign in through the login form."""
-    page.goto("/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
-
-
 def add_room_in_the_form(page: Page) -> None:
     """The fourth room, through the rooms page."""
     page.goto("/organiser/programme/rooms/")
@@ -248,7 +239,7 @@ def assert_side_by_side(page: Page, titles: tuple[str, ...], rooms: tuple[str, .
 
 
 def test_an_organiser_builds_a_conflict_free_morning_and_a_delegate_signs_up_in_indonesian(
-    app, page, delegate_page, make_user, congress, indonesian
+    app, page, delegate_page, make_user, congress, indonesian, sign_in
 ):
     t = indonesian
     organiser = make_user(roles=[Role.ORGANISER], name="Dewi Lestari", language="en")

@@ -19,7 +19,6 @@ from app.auth.models import Role
 from app.extensions import db
 from app.partners.models import Partner
 from tests.agreements.factories import make_partner, make_scope_area, pdf_bytes
-from tests.conftest import TEST_PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -55,13 +54,10 @@ def registry(app):
 
 
 def test_registry_officer_records_an_agreement_end_to_end(
-    app, live_app, page, make_user, registry, tmp_path
+    app, live_app, page, make_user, registry, tmp_path, sign_in
 ):
     officer = make_user(roles=[Role.REGISTRY_OFFICER], name="Hilal", language="en")
-    page.goto("/login")
-    page.get_by_label("Email").fill(officer.email)
-    page.get_by_label("Password").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, officer.email)
     expect(page).to_have_url(re.compile(r"/dashboard$"))
     assert _dashboard_total(page) == 0
 

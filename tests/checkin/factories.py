@@ -17,10 +17,10 @@ from app.badges.tokens import PREFIX, TokenHeader, encode_token, read_header
 from app.checkin import services
 from app.checkin.models import Checkpoint, GateDevice
 from app.checkin.services import CheckpointDetails
+from app.crypto import decrypt_secret
 from app.events.models import Event
 from app.i18n.text import TranslatedText
 from app.programme.models import ProgrammeSession
-from app.registration.passports import decrypt_secret
 from app.registration.services import event_today
 from tests.registration.factories import WCPP_STARTS_ON, make_event
 

@@ -13,13 +13,12 @@ from app.badges.services import badge_token
 from app.extensions import db
 from tests.badges.factories import make_badge
 from tests.checkin.factories import make_checkpoint, make_device, make_event_today, new_nonce
-from tests.conftest import TEST_PASSWORD
 from tests.programme.factories import SetUpContext
 
 pytestmark = pytest.mark.browser
 
 
-def test_the_live_page_shows_a_new_admission_without_reloading(app, page, make_user):
+def test_the_live_page_shows_a_new_admission_without_reloading(app, page, make_user, sign_in):
     organiser = make_user(roles=[Role.ORGANISER])
     with SetUpContext(app):
         event = make_event_today()
@@ -30,10 +29,7 @@ def test_the_live_page_shows_a_new_admission_without_reloading(app, page, make_u
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
 
-    page.goto("/login")
-    page.get_by_label("Email").fill(organiser.email)
-    page.get_by_label("Password").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, organiser.email)
     page.get_by_role("link", name="Check-in").click()
     expect(page.get_by_role("heading", name="Live attendance")).to_be_visible()
     expect(page.get_by_text("Nobody has been admitted today yet.")).to_be_visible()

@@ -28,7 +28,6 @@ from app.programme.models import (
 )
 from app.programme.services import local_bounds
 from tests.agreements.factories import make_partner
-from tests.conftest import TEST_PASSWORD
 from tests.programme.factories import (
     FIRST_DAY,
     confirmed_registration,
@@ -723,7 +722,9 @@ def test_other_roles_are_refused(client, auth, event, db, role):
 
 
 @pytest.mark.browser
-def test_dragging_a_session_to_a_free_time_solves_its_conflict(app, live_app, page, make_user):
+def test_dragging_a_session_to_a_free_time_solves_its_conflict(
+    app, live_app, page, make_user, sign_in
+):
     with app.test_request_context(headers={"Accept-Language": "en"}):
         event = make_event()
         hall = make_room(event, "Nusa Dua Hall")
@@ -734,10 +735,7 @@ def test_dragging_a_session_to_a_free_time_solves_its_conflict(app, live_app, pa
         extension_db.session.commit()
         clash_id, side_id = clash.id, side.id
     organiser = make_user(roles=[Role.ORGANISER])
-    page.goto("/login")
-    page.get_by_label("Email").fill(organiser.email)
-    page.get_by_label("Password").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, organiser.email)
     page.wait_for_url(re.compile(r"/dashboard$"))
 
     # Tall enough for the whole day: Chromium ends a drag when the page scrolls under it.
