@@ -12,7 +12,7 @@ import pytest
 from app.auth.access import PUBLIC, allow
 from app.auth.models import Role
 from app.config import ConfigError, load_config
-from tests.conftest import TEST_PASSWORD
+from tests.conftest import AuthActions
 
 GENERATED_ID = re.compile(r"[0-9a-f]{32}")
 
@@ -58,7 +58,7 @@ def test_each_request_gets_its_own_id(json_app):
 def test_the_signed_in_users_id_is_on_the_line(json_app, make_user, capsys):
     user = make_user(roles=[Role.ORGANISER])
     client = json_app.test_client()
-    client.post("/login", data={"email": user.email, "password": TEST_PASSWORD})
+    AuthActions(client, make_user, json_app).login(user.email)
     capsys.readouterr()
 
     client.get("/account", headers={"Accept-Language": "en"})

@@ -23,7 +23,7 @@ from app.extensions import db
 from app.i18n.locale import LANGUAGE_COOKIE
 from tests.badges.factories import make_badge
 from tests.checkin.factories import make_checkpoint, make_device, make_event_today, new_nonce
-from tests.conftest import TEST_PASSPORT_KEY, TEST_PASSWORD
+from tests.conftest import TEST_PASSPORT_KEY, TEST_PASSWORD, AuthActions
 from tests.programme.factories import SetUpContext
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -141,7 +141,7 @@ def test_resending_emails_counts_per_organiser_not_per_address(limited_app, make
     first, second = application.test_client(), application.test_client()
     for client in (first, second):
         user = make_user(roles=[Role.ORGANISER])
-        signed_in = client.post("/login", data={"email": user.email, "password": TEST_PASSWORD})
+        signed_in = AuthActions(client, make_user, application).login(user.email)
         assert signed_in.status_code == 302
     resend = "/registrations/WCPP-NONE/resend"
     for _ in range(2):

@@ -19,7 +19,8 @@ def _stolen_copy(app, client):
     """A second browser holding a copy of the client's session cookie."""
     thief = app.test_client()
     thief.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-    thief.set_cookie("session", client.get_cookie("session").value)
+    name = app.config["SESSION_COOKIE_NAME"]
+    thief.set_cookie(name, client.get_cookie(name).value)
     return thief
 
 

@@ -29,7 +29,7 @@ from app.registration.models import Registration
 from app.registration.services import utc_now
 from tests.browser.axe import assert_accessible, serious_violations
 from tests.browser.focus import contrast_ratio, focused, ring_problem
-from tests.conftest import TEST_PASSWORD
+from tests.conftest import TEST_PASSWORD, AuthActions
 from tests.programme.factories import (
     SetUpContext,
     confirmed_registration,
@@ -120,7 +120,7 @@ def sign_in(context: BrowserContext, app: Flask, live_server: str, email: str) -
     the cookie the login form set for the test client is valid in Chromium too.
     """
     client = app.test_client()
-    response = client.post("/login", data={"email": email, "password": TEST_PASSWORD})
+    response = AuthActions(client, None, app).login(email)
     assert response.status_code == 302, response.get_data(as_text=True)
     cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
     context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server}])
