@@ -40,8 +40,9 @@ def test_404_page_is_in_english_for_an_english_browser(client):
 def test_api_errors_answer_json(client):
     response = client.get("/api/v1/nothing-here", headers={"Accept-Language": "id"})
     assert response.status_code == 404
-    assert response.json == {"error": "not_found", "message": response.json["message"]}
-    assert "Tidak ada apa pun" in response.json["message"]
+    error = response.json["error"]
+    assert response.json == {"error": {"code": "not_found", "message": error["message"]}}
+    assert "Tidak ada apa pun" in error["message"]
 
 
 def test_405_says_which_methods_are_allowed(client):
@@ -79,7 +80,7 @@ def test_500_hides_the_stack_trace_and_answers_in_the_visitors_language(make_app
     assert "Terjadi kesalahan" in text
     api = client.get("/api/v1/boom")
     assert api.status_code == 500
-    assert api.json["error"] == "server_error"
+    assert api.json["error"]["code"] == "server_error"
     assert "secret internal detail" not in api.get_data(as_text=True)
 
 
