@@ -1,0 +1,391 @@
+"""Property-based fuzzing of every form and JSON endpoint: random, huge and malformed input never
+causes a server error, and a refusal never leaves a partial write.
+
+Every POST route of app.url_map is fuzzed as a user allowed to use it (tests/routes.py), with its
+URL naming real objects (the world of tests/test_object_access.py), and every GET endpoint that
+answers JSON gets fuzzed query strings. The bodies: the form's own field names (read from its
+page) and strangers, each missing, repeated or given values that are huge (100,000
+characters), NUL, lone surrogates (sent as the invalid UTF-8 a hostile client would), RTL and
+zero-width marks, emoji, numbers beyond 64 bits, dates like 9999-99-99; as form data, as JSON
+(any JSON value, nested), or as bytes that are neither.
+
+Checks: no 500; an answer that refuses (4xx, or a form page shown again with 200) leaves every
+table with the rows it had. A success (2xx JSON, a redirect) may write.
+
+CSRF: the session `app` fixture runs with WTF_CSRF_ENABLED=False (as every test-client test
+does), so the fuzzer reaches the validators behind the token; tests/test_health_and_errors.py
+covers the CSRF refusal itself. Reproducible: hypothesis derandomised, no example database, a
+fixed number of examples per route.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from app.auth.access import PUBLIC, SIGNED_IN
+from app.auth.models import Role
+from app.extensions import limiter
+from tests.conftest import TEST_PASSWORD
+from tests.routes import ROUTE_TABLE
+from tests.test_object_access import CASES, OWNER, World, build_world, row_counts
+
+EXAMPLES_PER_ROUTE = 20
+HUGE = 100_000
+
+NASTY_TEXT = [
+    "",
+    " ",
+    "\x00",
+    "Rina\x00Kartika",
+    "\ud800",
+    "x\udfffy",
+    "\u202eevil\u202c.pdf",
+    "\u200b\u200d\ufeff",
+    "\u200f\u0627\u0644\u0639\u0631\u0628\u064a\u0629",
+    "😀👩‍👩‍👧‍👦🇮🇩",
+    "𝕏" * 40,
+    "Ω" * HUGE,
+    "9" * HUGE,
+    "9999-99-99",
+    "0000-00-00",
+    "2026-02-30",
+    "2026-04-14T25:61:00",
+    "-1",
+    "0",
+    "1e309",
+    "NaN",
+    "-inf",
+    str(2**63),
+    str(2**64 + 1),
+    str(-(2**63) - 1),
+    "9" * 40,
+    "1.5",
+    "0x10",
+    "<script>alert(1)</script>",
+    "' OR 1=1 --",
+    "../../etc/passwd",
+    "{{ 7 * 7 }}",
+    "%(name)s",
+    "on",
+    "y",
+    "\r\n\t",
+    "a" * 256,
+    "USD",
+    "IDR",
+    "XXX",
+    "en",
+    "id",
+    "zz",
+]
+# Field names every form may meet, besides its own: the fuzzer also sends strangers.
+STRANGERS = ["id", "user_id", "event_id", "status", "roles", "is_admin", "amount_minor", "x"]
+JSON_KEYS = ["token", "checkpoint", "nonce", "scanned_at", "client_result", "scans", "day"]
+
+nasty_text = st.one_of(
+    st.sampled_from(NASTY_TEXT),
+    st.text(max_size=30),
+    st.integers(min_value=-(2**70), max_value=2**70).map(str),
+)
+json_value = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(min_value=-(2**70), max_value=2**70),
+        st.floats(allow_nan=False, allow_infinity=False),
+        nasty_text,
+    ),
+    lambda children: st.one_of(
+        st.lists(children, max_size=3),
+        st.dictionaries(st.sampled_from(JSON_KEYS), children, max_size=4),
+    ),
+    max_leaves=8,
+)
+
+
+def _encode(value: str) -> str:
+    """Percent-encode text as its UTF-8 bytes, lone surrogates included (invalid UTF-8)."""
+    return quote(value.encode("utf-8", "surrogatepass"), safe="")
+
+
+def _form_body(pairs: list[tuple[str, str]]) -> bytes:
+    """An application/x-www-form-urlencoded body, byte for byte as a client could send it."""
+    return "&".join(f"{_encode(key)}={_encode(value)}" for key, value in pairs).encode("ascii")
+
+
+def requests_for(field_names: list[str]) -> st.SearchStrategy[dict[str, Any]]:
+    """A request: form pairs (own fields and strangers, any missing or repeated), JSON of any
+    shape, or bytes that are neither."""
+    names = st.sampled_from(sorted(set(field_names)) + STRANGERS)
+    form = st.lists(st.tuples(names, nasty_text), max_size=len(field_names) + 4).map(
+        lambda pairs: {
+            "data": _form_body(pairs),
+            "content_type": "application/x-www-form-urlencoded",
+        }
+    )
+    as_json = st.one_of(
+        st.dictionaries(st.one_of(names, st.sampled_from(JSON_KEYS)), json_value, max_size=6),
+        json_value,
+    ).map(
+        lambda value: {
+            "data": json.dumps(value).encode("ascii"),
+            "content_type": "application/json",
+        }
+    )
+    garbage = st.sampled_from(
+        [
+            {"data": b"\xff\xfe\x00garbage", "content_type": "application/x-www-form-urlencoded"},
+            {"data": b"{not json", "content_type": "application/json"},
+            {"data": b"--x\r\n\r\n", "content_type": "multipart/form-data; boundary=x"},
+            {"data": b"a=1", "content_type": "text/plain"},
+        ]
+    )
+    return st.one_of(form, form, as_json, garbage)
+
+
+def query_strings() -> st.SearchStrategy[str]:
+    """A query string of nasty values under the names the JSON endpoints read."""
+    names = st.sampled_from([*JSON_KEYS, "q", "page", "checkpoint", "since", "kind", "name"])
+    return st.lists(st.tuples(names, nasty_text.filter(lambda v: len(v) < 5000)), max_size=5).map(
+        lambda pairs: "&".join(f"{_encode(k)}={_encode(v)}" for k, v in pairs)
+    )
+
+
+# --- who posts, and where -------------------------------------------------------------------
+
+STAFF_PREFERENCE = (Role.ADMIN, Role.ORGANISER, Role.REGISTRY_OFFICER, Role.GATE_STAFF)
+# Run last: they end the objects (or the account) the other routes use.
+ENDING = re.compile(r"delete|revoke|cancel|erase|reject|decline|withdraw|logout")
+
+
+def persona_for(endpoint: str) -> Role | None:
+    """Someone allowed to use the route: a staff role, the delegate, or nobody signed in."""
+    audience = ROUTE_TABLE[endpoint][0]
+    if audience == PUBLIC or (isinstance(audience, tuple) and PUBLIC in audience):
+        # The check-in API takes a device token; a signed-in organiser reaches its checks.
+        return Role.ORGANISER if endpoint.startswith("checkin.post_scan") else None
+    if audience == SIGNED_IN:
+        return Role.ADMIN
+    for role in STAFF_PREFERENCE:
+        if role in audience:
+            return role
+    return Role.DELEGATE
+
+
+def url_args(endpoint: str, world: World) -> dict[str, Any]:
+    """The route's URL arguments: a real object's where it names one."""
+    if endpoint in CASES:
+        return CASES[endpoint].args(world)
+    return {
+        key: world.ids["owner_user"] if value == "{own_id}" else value
+        for key, value in ROUTE_TABLE[endpoint][1].items()
+    }
+
+
+# GET endpoints answering JSON whose URL does not say so.
+JSON_GETS = {"checkin.scanner_data", "checkin.search_badges"}
+
+
+def answers_json(rule: Any) -> bool:
+    """Whether a GET route answers JSON."""
+    return (
+        rule.endpoint.endswith("_json")
+        or rule.rule.endswith(".json")
+        or rule.rule.startswith("/api/")
+        or rule.endpoint in JSON_GETS
+    )
+
+
+def fuzzed_routes(app: Flask) -> tuple[list[str], list[str]]:
+    """The POST routes (ending ones last) and the GET routes that answer JSON."""
+    posts, json_gets = set(), set()
+    for rule in app.url_map.iter_rules():
+        if "POST" in rule.methods:
+            posts.add(rule.endpoint)
+        elif answers_json(rule):
+            json_gets.add(rule.endpoint)
+    ordered = sorted(
+        posts, key=lambda e: (bool(ENDING.search(e)), e == "registration.erase_my_data", e)
+    )
+    return ordered, sorted(json_gets)
+
+
+FIELD_NAME = re.compile(r'<(?:input|select|textarea|button)\b[^>]*\bname="([^"]+)"')
+FORM = re.compile(r'<form\b[^>]*\baction="([^"?]+)[^"]*"[^>]*>(.*?)</form>', re.DOTALL)
+# Pages whose forms post to routes that have no page of their own (actions on an object).
+HOST_PAGES = (
+    "agreements.show_agreement",
+    "partners.show_partner",
+    "badges.list_badges",
+    "checkin.list_checkpoints",
+    "checkin.list_devices",
+    "payments.show_voucher",
+    "payments.show_payment",
+    "payments.refund_requests",
+    "payments.list_bank_transfers",
+    "payments.pay",
+    "programme.timetable",
+    "programme.list_rooms",
+    "programme.list_tracks",
+    "programme.list_speakers_admin",
+    "programme.my_agenda",
+    "registration.show_registration",
+    "registration.my_registration",
+)
+
+
+def field_names(page: str) -> list[str]:
+    """The names of a page's form fields."""
+    return FIELD_NAME.findall(page)
+
+
+def forms_by_action(page: str) -> dict[str, list[str]]:
+    """The field names of each form of a page, by the path it posts to."""
+    return {action: field_names(body) for action, body in FORM.findall(page)}
+
+
+# --- the database ---------------------------------------------------------------------------
+
+
+def _refused(method: str, status: int, response_is_json: bool) -> bool:
+    """Whether an answer refuses: 4xx, or (for a form) the page shown again."""
+    if 400 <= status < 500:
+        return True
+    return method == "POST" and status == 200 and not response_is_json
+
+
+# Routes whose success is a page (200) rather than a redirect, and what it may write.
+WRITES_WHEN_SHOWN = {
+    # The passport number is shown on the answering page, and each look at it is logged.
+    "registration.reveal_passport": {"passport_access_log"},
+    # A new device's token is shown once, on the answering page (never kept for a redirect).
+    "checkin.issue_device": {"gate_devices"},
+}
+
+
+@pytest.fixture
+def world(app, make_user) -> World:
+    """The objects the URLs name."""
+    return build_world(app, make_user)
+
+
+def _client_as(app: Flask, make_user, persona: Role | None, world: World) -> FlaskClient:
+    """A fresh client signed in as a new user of the role (the delegate: delegate A)."""
+    client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    if persona is None:
+        return client
+    email = world.emails[OWNER] if persona == Role.DELEGATE else make_user(roles=[persona]).email
+    response = client.post("/login", data={"email": email, "password": TEST_PASSWORD})
+    assert response.status_code == 302, response.get_data(as_text=True)[:300]
+    return client
+
+
+def _send(client: FlaskClient, method: str, url: str, **kwargs: Any) -> tuple[int, bool, str]:
+    """Status, whether JSON, and the start of the body (the response read and closed)."""
+    response = client.open(url, method=method, **kwargs)
+    body = response.get_data(as_text=True)
+    response.close()
+    return response.status_code, response.is_json, body[:300]
+
+
+FUZZ_SETTINGS = settings(
+    max_examples=EXAMPLES_PER_ROUTE,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+def fuzz_route(
+    app: Flask, client: FlaskClient, endpoint: str, method: str, url: str, names: list[str]
+) -> str | None:
+    """Fuzz one route; say what went wrong, if anything."""
+    allowed_writes = WRITES_WHEN_SHOWN.get(endpoint, set())
+
+    @FUZZ_SETTINGS
+    @given(request=requests_for(names) if method == "POST" else query_strings())
+    def one_request(request: Any) -> None:
+        before = row_counts(app)
+        if method == "POST":
+            status, is_json, body = _send(client, "POST", url, **request)
+        else:
+            status, is_json, body = _send(client, "GET", f"{url}?{request}")
+        assert status < 500, f"{status}: {body}"
+        if _refused(method, status, is_json):
+            after = row_counts(app)
+            changed = {t for t in after if after[t] != before[t]} - allowed_writes
+            assert not changed, f"{status} but rows changed in {sorted(changed)}"
+
+    try:
+        one_request()
+    except Exception as error:  # one report for every route, not the first only
+        return f"{method} {url} ({endpoint}): {error}"
+    return None
+
+
+def action_forms(app: Flask, make_user, world: World) -> dict[str, list[str]]:
+    """The fields of the forms on the host pages, by the path they post to."""
+    forms: dict[str, list[str]] = {}
+    clients: dict[Role | None, FlaskClient] = {}
+    for endpoint in HOST_PAGES:
+        persona = persona_for(endpoint)
+        if persona not in clients:
+            clients[persona] = _client_as(app, make_user, persona, world)
+        client = clients[persona]
+        with app.test_request_context():
+            url = app.url_for(endpoint, **url_args(endpoint, world))
+        response = client.get(url)
+        assert response.status_code == 200, (endpoint, response.status_code)
+        forms.update(forms_by_action(response.get_data(as_text=True)))
+    return forms
+
+
+def test_no_input_causes_a_server_error_or_a_partial_write(app, world, make_user, monkeypatch):
+    # Background jobs (badge PDFs) run inline: a thread would write while rows are counted.
+    monkeypatch.setitem(app.config, "JOBS_SYNC", True)
+    posts, json_gets = fuzzed_routes(app)
+    forms = action_forms(app, make_user, world)
+    problems: list[str] = []
+    for endpoint in [*posts, *json_gets]:
+        with app.app_context():
+            limiter.reset()  # a rate limit's 429 would hide what lies behind it
+        method = "POST" if endpoint in posts else "GET"
+        client = _client_as(app, make_user, persona_for(endpoint), world)
+        args = url_args(endpoint, world)
+        if endpoint == "auth.edit_user":
+            # An account of its own to fuzz: delegate A's must stay usable for later routes.
+            args = {"user_id": make_user(roles=[Role.GATE_STAFF]).id}
+        with app.test_request_context():
+            url = app.url_for(endpoint, **args)
+        names = forms.get(url, [])
+        rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
+        if method == "POST" and "GET" in rule.methods:
+            page = client.get(url)
+            if page.status_code == 200:
+                names = field_names(page.get_data(as_text=True))
+        problem = fuzz_route(app, client, endpoint, method, url, names)
+        if problem:
+            problems.append(problem)
+    assert problems == [], "\n\n".join(problems)
+
+
+def test_the_fuzzer_sees_the_forms_fields(app, world, make_user):
+    client = _client_as(app, make_user, Role.REGISTRY_OFFICER, world)
+    names = field_names(client.get("/partners/new").get_data(as_text=True))
+    assert {"name", "kind", "country"} <= set(names)
+    forms = action_forms(app, make_user, world)
+    with app.test_request_context():
+        status_url = app.url_for("agreements.change_status", agreement_id=world.agreement)
+    assert "status" in forms[status_url] or "action" in forms[status_url]
+    assert _form_body([("name", "\ud800\x00")]) == b"name=%ED%A0%80%00"
