@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlencode, urlsplit
 
 from flask import current_app, request, url_for
+from flask.json.provider import DefaultJSONProvider
 from flask_babel import lazy_gettext as _l
 from werkzeug.routing import IntegerConverter
 
@@ -84,3 +86,30 @@ class DatabaseIntConverter(IntegerConverter):
         signed: bool = False,
     ) -> None:
         super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _holds_lone_surrogate(value: Any) -> bool:
+    """Whether decoded JSON holds a string with a lone surrogate, anywhere."""
+    if isinstance(value, str):
+        return bool(_LONE_SURROGATE.search(value))
+    if isinstance(value, dict):
+        return any(_holds_lone_surrogate(k) or _holds_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_lone_surrogate(item) for item in value)
+    return False
+
+
+class StrictJSONProvider(DefaultJSONProvider):
+    """Flask's JSON, refusing a body whose strings hold lone surrogates ("\\ud800"): legal
+    JSON escapes, but not text; no UTF-8 encoder or database takes them, so they would fail
+    deep inside a request. Refused here, they are malformed JSON (the API's 400)."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        """Decode JSON, raising ValueError when it holds a lone surrogate."""
+        value = super().loads(s, **kwargs)
+        if _holds_lone_surrogate(value):
+            raise ValueError("JSON text with a lone surrogate")
+        return value

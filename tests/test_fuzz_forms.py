@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import json
 import re
+from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from app.auth.access import PUBLIC, SIGNED_IN
@@ -90,9 +91,13 @@ NASTY_TEXT = [
 STRANGERS = ["id", "user_id", "event_id", "status", "roles", "is_admin", "amount_minor", "x"]
 JSON_KEYS = ["token", "checkpoint", "nonce", "scanned_at", "client_result", "scans", "day"]
 
+# Any text, lone surrogates (category Cs) and control characters included.
+ANY_CHARACTER = st.characters(
+    codec=None, categories=["L", "M", "N", "P", "S", "Z", "Cc", "Cf", "Cs"]
+)
 nasty_text = st.one_of(
     st.sampled_from(NASTY_TEXT),
-    st.text(max_size=30),
+    st.text(ANY_CHARACTER, max_size=30),
     st.integers(min_value=-(2**70), max_value=2**70).map(str),
 )
 json_value = st.recursive(
@@ -121,24 +126,84 @@ def _form_body(pairs: list[tuple[str, str]]) -> bytes:
     return "&".join(f"{_encode(key)}={_encode(value)}" for key, value in pairs).encode("ascii")
 
 
-def requests_for(field_names: list[str]) -> st.SearchStrategy[dict[str, Any]]:
-    """A request: form pairs (own fields and strangers, any missing or repeated), JSON of any
-    shape, or bytes that are neither."""
-    names = st.sampled_from(sorted(set(field_names)) + STRANGERS)
-    form = st.lists(st.tuples(names, nasty_text), max_size=len(field_names) + 4).map(
-        lambda pairs: {
-            "data": _form_body(pairs),
-            "content_type": "application/x-www-form-urlencoded",
-        }
+def _as_form(pairs: list[tuple[str, str]]) -> dict[str, Any]:
+    """Request arguments posting these pairs as form data."""
+    return {"data": _form_body(pairs), "content_type": "application/x-www-form-urlencoded"}
+
+
+def _as_json(value: Any) -> dict[str, Any]:
+    """Request arguments posting this JSON (lone surrogates as \\u escapes)."""
+    return {"data": json.dumps(value).encode("ascii"), "content_type": "application/json"}
+
+
+def _mutated(baseline: list[tuple[str, str]]) -> st.SearchStrategy[list[tuple[str, str]]]:
+    """The form as the page would submit it, with one or two fields replaced, dropped or
+    repeated: the other fields valid, so the bad one reaches the deepest check."""
+    if not baseline:
+        return st.just([])
+    change = st.tuples(
+        st.integers(0, len(baseline) - 1), st.sampled_from(["set", "drop", "twice"]), nasty_text
     )
-    as_json = st.one_of(
+
+    def apply(changes: list[tuple[int, str, str]]) -> list[tuple[str, str]]:
+        pairs = list(baseline)
+        for index, how, value in changes:
+            name = baseline[index][0]
+            if how == "drop":
+                pairs = [pair for pair in pairs if pair[0] != name]
+            elif how == "twice":
+                pairs.append((name, value))
+            else:
+                pairs = [(key, value if key == name else old) for key, old in pairs]
+        return pairs
+
+    return st.lists(change, min_size=1, max_size=2).map(apply)
+
+
+def _mutated_json(baseline: dict[str, Any]) -> st.SearchStrategy[Any]:
+    """A valid JSON request with one key replaced by any JSON value, or dropped."""
+    keys = sorted(baseline)
+
+    def apply(change: tuple[str, bool, Any]) -> dict[str, Any]:
+        key, drop, value = change
+        changed = {k: v for k, v in baseline.items() if k != key}
+        if not drop:
+            changed[key] = value
+        return changed
+
+    return st.tuples(st.sampled_from(keys), st.booleans(), json_value).map(apply)
+
+
+# Every field of a form at once, and every key of a JSON request in turn, get each of these.
+EVERY_FIELD = ["\ud800", "\x00", "x" * HUGE, "9999-99-99", str(2**64), "\u202e😀\u200b"]
+EVERY_KEY = ["\ud800", 2**70, -1, None, [], {"x": 1}, "\x00"]
+
+
+def explicit_requests(
+    baseline: list[tuple[str, str]], json_baseline: dict[str, Any] | None
+) -> list[dict[str, Any]]:
+    """Requests always tried before the random ones: the categories of bad input, each in
+    every field of the form, and in each key of a valid JSON request."""
+    requests = []
+    if baseline:
+        requests += [_as_form([(name, value) for name, _v in baseline]) for value in EVERY_FIELD]
+    for key in json_baseline or {}:
+        requests += [_as_json({**json_baseline, key: value}) for value in EVERY_KEY]
+    return requests
+
+
+def requests_for(
+    baseline: list[tuple[str, str]], json_baseline: dict[str, Any] | None = None
+) -> st.SearchStrategy[dict[str, Any]]:
+    """A request: the page's form with a field or two made bad; random pairs of its fields
+    and strangers; JSON of any shape (or a valid JSON request with a bad key); or bytes that
+    are neither form nor JSON."""
+    field_names = sorted({name for name, _value in baseline})
+    names = st.sampled_from(field_names + STRANGERS)
+    random_form = st.lists(st.tuples(names, nasty_text), max_size=len(field_names) + 4)
+    any_json = st.one_of(
         st.dictionaries(st.one_of(names, st.sampled_from(JSON_KEYS)), json_value, max_size=6),
         json_value,
-    ).map(
-        lambda value: {
-            "data": json.dumps(value).encode("ascii"),
-            "content_type": "application/json",
-        }
     )
     garbage = st.sampled_from(
         [
@@ -148,7 +213,16 @@ def requests_for(field_names: list[str]) -> st.SearchStrategy[dict[str, Any]]:
             {"data": b"a=1", "content_type": "text/plain"},
         ]
     )
-    return st.one_of(form, form, as_json, garbage)
+    choices = [
+        _mutated(baseline).map(_as_form),
+        _mutated(baseline).map(_as_form),
+        random_form.map(_as_form),
+        any_json.map(_as_json),
+        garbage,
+    ]
+    if json_baseline is not None:
+        choices += [_mutated_json(json_baseline).map(_as_json)] * 3
+    return st.one_of(*choices)
 
 
 def query_strings() -> st.SearchStrategy[str]:
@@ -190,6 +264,13 @@ def url_args(endpoint: str, world: World) -> dict[str, Any]:
     }
 
 
+# Valid bodies of the JSON endpoints, for the fuzzer to spoil one key at a time.
+VALID_SCAN = {"token": "K" * 107, "checkpoint": "entrance", "nonce": "fuzz-0001"}
+JSON_BASELINES = {
+    "checkin.post_scan": VALID_SCAN,
+    "checkin.post_scan_batch": {"scans": [VALID_SCAN, {**VALID_SCAN, "nonce": "fuzz-0002"}]},
+}
+
 # GET endpoints answering JSON whose URL does not say so.
 JSON_GETS = {"checkin.scanner_data", "checkin.search_badges"}
 
@@ -218,8 +299,6 @@ def fuzzed_routes(app: Flask) -> tuple[list[str], list[str]]:
     return ordered, sorted(json_gets)
 
 
-FIELD_NAME = re.compile(r'<(?:input|select|textarea|button)\b[^>]*\bname="([^"]+)"')
-FORM = re.compile(r'<form\b[^>]*\baction="([^"?]+)[^"]*"[^>]*>(.*?)</form>', re.DOTALL)
 # Pages whose forms post to routes that have no page of their own (actions on an object).
 HOST_PAGES = (
     "agreements.show_agreement",
@@ -242,14 +321,71 @@ HOST_PAGES = (
 )
 
 
-def field_names(page: str) -> list[str]:
-    """The names of a page's form fields."""
-    return FIELD_NAME.findall(page)
+class FormReader(HTMLParser):
+    """The forms of a page, by the path they post to ("" for the page itself), each as the
+    pairs a browser would submit untouched: its fields with their current values."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.forms: dict[str, list[tuple[str, str]]] = {}
+        self._form: list[tuple[str, str]] | None = None
+        self._select: tuple[str, bool, list[str], list[str]] | None = None
+        self._textarea: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        """Open a form, or take a field of the open one."""
+        found = {key: value or "" for key, value in attrs}
+        if tag == "form":
+            self._form = self.forms.setdefault(found.get("action", "").split("?")[0], [])
+        elif tag == "option" and self._select is not None:
+            _name, _multiple, options, chosen = self._select
+            options.append(found.get("value", ""))
+            if "selected" in found:
+                chosen.append(found.get("value", ""))
+        elif self._form is None or not found.get("name"):
+            return
+        elif tag == "input":
+            kind = found.get("type", "text").lower()
+            if kind in ("submit", "button", "image", "file", "reset"):
+                return
+            if kind in ("checkbox", "radio") and "checked" not in found:
+                return
+            self._form.append(
+                (found["name"], found.get("value", "y" if kind == "checkbox" else ""))
+            )
+        elif tag == "select":
+            self._select = (found["name"], "multiple" in found, [], [])
+        elif tag == "textarea":
+            self._textarea = [found["name"], ""]
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        """A self-closed <input />."""
+        self.handle_starttag(tag, attrs)
+
+    def handle_data(self, data: str) -> None:
+        """A textarea's text."""
+        if self._textarea is not None:
+            self._textarea[1] += data
+
+    def handle_endtag(self, tag: str) -> None:
+        """Close a form, a select (its chosen options) or a textarea."""
+        if tag == "form":
+            self._form = None
+        elif tag == "select" and self._select is not None and self._form is not None:
+            name, multiple, options, chosen = self._select
+            values = chosen or (options[:1] if options and not multiple else [])
+            self._form.extend((name, value) for value in values)
+            self._select = None
+        elif tag == "textarea" and self._textarea is not None and self._form is not None:
+            self._form.append((self._textarea[0], self._textarea[1].removeprefix("\n")))
+            self._textarea = None
 
 
-def forms_by_action(page: str) -> dict[str, list[str]]:
-    """The field names of each form of a page, by the path it posts to."""
-    return {action: field_names(body) for action, body in FORM.findall(page)}
+def forms_by_action(page: str) -> dict[str, list[tuple[str, str]]]:
+    """The forms of a page, by the path they post to."""
+    reader = FormReader()
+    reader.feed(page)
+    return reader.forms
 
 
 # --- the database ---------------------------------------------------------------------------
@@ -308,13 +444,19 @@ FUZZ_SETTINGS = settings(
 
 
 def fuzz_route(
-    app: Flask, client: FlaskClient, endpoint: str, method: str, url: str, names: list[str]
+    app: Flask,
+    client: FlaskClient,
+    endpoint: str,
+    method: str,
+    url: str,
+    strategy: st.SearchStrategy[Any],
+    explicit: list[Any],
 ) -> str | None:
-    """Fuzz one route; say what went wrong, if anything."""
+    """Fuzz one route (the explicit requests first); say what went wrong, if anything."""
     allowed_writes = WRITES_WHEN_SHOWN.get(endpoint, set())
 
     @FUZZ_SETTINGS
-    @given(request=requests_for(names) if method == "POST" else query_strings())
+    @given(request=strategy)
     def one_request(request: Any) -> None:
         before = row_counts(app)
         if method == "POST":
@@ -327,6 +469,8 @@ def fuzz_route(
             changed = {t for t in after if after[t] != before[t]} - allowed_writes
             assert not changed, f"{status} but rows changed in {sorted(changed)}"
 
+    for request in explicit:
+        one_request = example(request=request)(one_request)
     try:
         one_request()
     except Exception as error:  # one report for every route, not the first only
@@ -334,9 +478,9 @@ def fuzz_route(
     return None
 
 
-def action_forms(app: Flask, make_user, world: World) -> dict[str, list[str]]:
-    """The fields of the forms on the host pages, by the path they post to."""
-    forms: dict[str, list[str]] = {}
+def action_forms(app: Flask, make_user, world: World) -> dict[str, list[tuple[str, str]]]:
+    """The forms on the host pages, by the path they post to."""
+    forms: dict[str, list[tuple[str, str]]] = {}
     clients: dict[Role | None, FlaskClient] = {}
     for endpoint in HOST_PAGES:
         persona = persona_for(endpoint)
@@ -368,24 +512,37 @@ def test_no_input_causes_a_server_error_or_a_partial_write(app, world, make_user
             args = {"user_id": make_user(roles=[Role.GATE_STAFF]).id}
         with app.test_request_context():
             url = app.url_for(endpoint, **args)
-        names = forms.get(url, [])
+        baseline = forms.get(url, [])
         rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
         if method == "POST" and "GET" in rule.methods:
             page = client.get(url)
             if page.status_code == 200:
-                names = field_names(page.get_data(as_text=True))
-        problem = fuzz_route(app, client, endpoint, method, url, names)
+                own = forms_by_action(page.get_data(as_text=True))
+                baseline = own.get(url) or own.get("") or baseline
+        if method == "POST":
+            json_baseline = JSON_BASELINES.get(endpoint)
+            strategy = requests_for(baseline, json_baseline)
+            explicit = explicit_requests(baseline, json_baseline)
+        else:
+            strategy, explicit = query_strings(), []
+        problem = fuzz_route(app, client, endpoint, method, url, strategy, explicit)
         if problem:
             problems.append(problem)
     assert problems == [], "\n\n".join(problems)
 
 
-def test_the_fuzzer_sees_the_forms_fields(app, world, make_user):
+def test_the_fuzzer_reads_forms_as_a_browser_would_submit_them(app, world, make_user):
     client = _client_as(app, make_user, Role.REGISTRY_OFFICER, world)
-    names = field_names(client.get("/partners/new").get_data(as_text=True))
-    assert {"name", "kind", "country"} <= set(names)
+    with app.test_request_context():
+        edit_url = app.url_for("partners.edit_partner", partner_id=world.partner)
+    submitted = dict(forms_by_action(client.get(edit_url).get_data(as_text=True))[""])
+    assert submitted["name"] == "Lembaga Bantuan Hukum"
+    assert submitted["kind"] == "ngo"
+    assert submitted["country"] == "ID"
+    # Posted untouched, the form is valid: the fuzzer's one bad field is the only fault.
+    assert client.post(edit_url, data=submitted).status_code == 302
     forms = action_forms(app, make_user, world)
     with app.test_request_context():
         status_url = app.url_for("agreements.change_status", agreement_id=world.agreement)
-    assert "status" in forms[status_url] or "action" in forms[status_url]
+    assert forms[status_url]
     assert _form_body([("name", "\ud800\x00")]) == b"name=%ED%A0%80%00"

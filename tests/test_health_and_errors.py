@@ -118,3 +118,25 @@ def test_pagination_links_keep_filters_but_ignore_url_building_arguments(client,
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert 'href="/staff?endpoint=x&amp;_method=y&amp;_external=1&amp;_anchor=z&amp;page=2"' in page
+
+
+def test_json_with_a_lone_surrogate_is_malformed_json_not_a_server_error(db, client, auth):
+    from app.auth.models import Role
+    from tests.registration.factories import make_event
+
+    make_event()
+    db.session.commit()
+    auth.login_as(Role.ORGANISER)
+    # Legal JSON escapes, but not text: no UTF-8 encoder or database takes "\ud800".
+    for body in ('{"checkpoint": "\\ud800"}', '{"\\udfff": 1}', '["a", ["\\ud83d"]]'):
+        response = client.post("/api/v1/checkin/scans", data=body, content_type="application/json")
+        assert response.status_code == 400
+        assert response.json["error"]["code"] == "invalid_json"
+    # A surrogate pair is one real character (here an emoji) and stays welcome.
+    paired = client.post(
+        "/api/v1/checkin/scans",
+        data='{"token": "x", "checkpoint": "\\ud83d\\ude00", "nonce": "n-1"}',
+        content_type="application/json",
+    )
+    assert paired.status_code == 422
+    assert paired.json["error"]["code"] != "invalid_json"
