@@ -23,11 +23,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.config.update(config)
     app.config["SQLALCHEMY_DATABASE_URI"] = database_uri(app.config["SQLALCHEMY_DATABASE_URI"])
 
-    from app.web import DatabaseIntConverter, StrictJSONProvider
+    from app.web import DatabaseIntConverter, KongresRequest
 
     # Before any route is added: <int:...> parts beyond a database integer match nothing.
     app.url_map.converters["int"] = DatabaseIntConverter
-    app.json = StrictJSONProvider(app)
+    app.request_class = KongresRequest
     _import_models()
     _init_extensions(app)
     _register_blueprints(app)

@@ -120,15 +120,21 @@ def test_pagination_links_keep_filters_but_ignore_url_building_arguments(client,
     assert 'href="/staff?endpoint=x&amp;_method=y&amp;_external=1&amp;_anchor=z&amp;page=2"' in page
 
 
-def test_json_with_a_lone_surrogate_is_malformed_json_not_a_server_error(db, client, auth):
+def test_json_with_a_nul_or_a_lone_surrogate_is_malformed_not_a_server_error(db, client, auth):
     from app.auth.models import Role
     from tests.registration.factories import make_event
 
     make_event()
     db.session.commit()
     auth.login_as(Role.ORGANISER)
-    # Legal JSON escapes, but not text: no UTF-8 encoder or database takes "\ud800".
-    for body in ('{"checkpoint": "\\ud800"}', '{"\\udfff": 1}', '["a", ["\\ud83d"]]'):
+    # Legal JSON escapes, but no UTF-8 encoder takes "\ud800", nor PostgreSQL a NUL.
+    bodies = (
+        '{"checkpoint": "\\ud800"}',
+        '{"\\udfff": 1}',
+        '["a", ["\\ud83d"]]',
+        '{"x": "a\\u0000"}',
+    )
+    for body in bodies:
         response = client.post("/api/v1/checkin/scans", data=body, content_type="application/json")
         assert response.status_code == 400
         assert response.json["error"]["code"] == "invalid_json"
