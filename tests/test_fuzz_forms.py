@@ -2,20 +2,22 @@
 causes a server error, and a refusal never leaves a partial write.
 
 Every POST route of app.url_map is fuzzed as a user allowed to use it (tests/routes.py), with its
-URL naming real objects (the world of tests/test_object_access.py), and every GET endpoint that
-answers JSON gets fuzzed query strings. The bodies: the form's own field names (read from its
-page) and strangers, each missing, repeated or given values that are huge (100,000
-characters), NUL, lone surrogates (sent as the invalid UTF-8 a hostile client would), RTL and
-zero-width marks, emoji, numbers beyond 64 bits, dates like 9999-99-99; as form data, as JSON
-(any JSON value, nested), or as bytes that are neither.
+URL naming real objects (the world of tests/test_object_access.py); every GET endpoint that
+answers JSON, and every page with a filter form, gets fuzzed query strings. The requests: the
+form as its page would submit it, with one or two fields replaced, dropped or repeated; every
+field at once set to each kind of bad input; random pairs of its fields and strangers; JSON of
+any shape, and valid check-in requests with one key spoiled; bytes that are neither form nor
+JSON. The bad input: huge text (100,000 characters), NUL, lone surrogates (as the invalid UTF-8
+a hostile client sends, and as JSON escapes), RTL and zero-width marks, emoji, numbers beyond
+64 bits, dates like 9999-99-99.
 
 Checks: no 500; an answer that refuses (4xx, or a form page shown again with 200) leaves every
 table with the rows it had. A success (2xx JSON, a redirect) may write.
 
 CSRF: the session `app` fixture runs with WTF_CSRF_ENABLED=False (as every test-client test
 does), so the fuzzer reaches the validators behind the token; tests/test_health_and_errors.py
-covers the CSRF refusal itself. Reproducible: hypothesis derandomised, no example database, a
-fixed number of examples per route.
+covers the CSRF refusal itself. Reproducible and bounded: hypothesis derandomised, no example
+database, EXAMPLES_PER_ROUTE random requests per route after the explicit ones.
 """
 
 from __future__ import annotations
@@ -136,13 +138,17 @@ def _as_json(value: Any) -> dict[str, Any]:
     return {"data": json.dumps(value).encode("ascii"), "content_type": "application/json"}
 
 
-def _mutated(baseline: list[tuple[str, str]]) -> st.SearchStrategy[list[tuple[str, str]]]:
+def _mutated(
+    baseline: list[tuple[str, str]], values: st.SearchStrategy[str] | None = None
+) -> st.SearchStrategy[list[tuple[str, str]]]:
     """The form as the page would submit it, with one or two fields replaced, dropped or
     repeated: the other fields valid, so the bad one reaches the deepest check."""
     if not baseline:
         return st.just([])
     change = st.tuples(
-        st.integers(0, len(baseline) - 1), st.sampled_from(["set", "drop", "twice"]), nasty_text
+        st.integers(0, len(baseline) - 1),
+        st.sampled_from(["set", "drop", "twice"]),
+        nasty_text if values is None else values,
     )
 
     def apply(changes: list[tuple[int, str, str]]) -> list[tuple[str, str]]:
@@ -225,12 +231,19 @@ def requests_for(
     return st.one_of(*choices)
 
 
-def query_strings() -> st.SearchStrategy[str]:
-    """A query string of nasty values under the names the JSON endpoints read."""
-    names = st.sampled_from([*JSON_KEYS, "q", "page", "checkpoint", "since", "kind", "name"])
-    return st.lists(st.tuples(names, nasty_text.filter(lambda v: len(v) < 5000)), max_size=5).map(
-        lambda pairs: "&".join(f"{_encode(k)}={_encode(v)}" for k, v in pairs)
-    )
+def _query(pairs: list[tuple[str, str]]) -> str:
+    """A query string, byte for byte as a client could send it."""
+    return "&".join(f"{_encode(key)}={_encode(value)}" for key, value in pairs)
+
+
+def query_strings(baseline: list[tuple[str, str]] = ()) -> st.SearchStrategy[str]:
+    """A query string: a filter form's fields with one or two spoiled, or nasty values under
+    its names and those the JSON endpoints read. (Short values: a URL has a length limit.)"""
+    own = sorted({name for name, _value in baseline})
+    names = st.sampled_from([*own, *JSON_KEYS, "q", "page", "since", "kind", "name"])
+    short = nasty_text.filter(lambda value: len(value) < 2000)
+    random_pairs = st.lists(st.tuples(names, short), max_size=5)
+    return st.one_of(random_pairs, _mutated(list(baseline), short)).map(_query)
 
 
 # --- who posts, and where -------------------------------------------------------------------
@@ -285,18 +298,23 @@ def answers_json(rule: Any) -> bool:
     )
 
 
-def fuzzed_routes(app: Flask) -> tuple[list[str], list[str]]:
-    """The POST routes (ending ones last) and the GET routes that answer JSON."""
-    posts, json_gets = set(), set()
+def fuzzed_routes(app: Flask) -> list[tuple[str, str]]:
+    """(endpoint, method): the POST routes, then the GET-only ones, then the POST routes that
+    end objects (or delegate A's data) the others use."""
+    posts, gets = set(), set()
     for rule in app.url_map.iter_rules():
         if "POST" in rule.methods:
             posts.add(rule.endpoint)
-        elif answers_json(rule):
-            json_gets.add(rule.endpoint)
-    ordered = sorted(
-        posts, key=lambda e: (bool(ENDING.search(e)), e == "registration.erase_my_data", e)
+        elif rule.endpoint != "static":
+            gets.add(rule.endpoint)
+    ending = sorted(
+        (e for e in posts if ENDING.search(e)), key=lambda e: (e == "registration.erase_my_data", e)
     )
-    return ordered, sorted(json_gets)
+    return [
+        *((e, "POST") for e in sorted(posts - set(ending))),
+        *((e, "GET") for e in sorted(gets)),
+        *((e, "POST") for e in ending),
+    ]
 
 
 # Pages whose forms post to routes that have no page of their own (actions on an object).
@@ -323,11 +341,13 @@ HOST_PAGES = (
 
 class FormReader(HTMLParser):
     """The forms of a page, by the path they post to ("" for the page itself), each as the
-    pairs a browser would submit untouched: its fields with their current values."""
+    pairs a browser would submit untouched: its fields with their current values. Filter
+    forms (method="get") are kept apart."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.forms: dict[str, list[tuple[str, str]]] = {}
+        self.get_forms: dict[str, list[tuple[str, str]]] = {}  # filters: method="get"
         self._form: list[tuple[str, str]] | None = None
         self._select: tuple[str, bool, list[str], list[str]] | None = None
         self._textarea: list[str] | None = None
@@ -336,7 +356,8 @@ class FormReader(HTMLParser):
         """Open a form, or take a field of the open one."""
         found = {key: value or "" for key, value in attrs}
         if tag == "form":
-            self._form = self.forms.setdefault(found.get("action", "").split("?")[0], [])
+            kept = self.get_forms if found.get("method", "").lower() == "get" else self.forms
+            self._form = kept.setdefault(found.get("action", "").split("?")[0], [])
         elif tag == "option" and self._select is not None:
             _name, _multiple, options, chosen = self._select
             options.append(found.get("value", ""))
@@ -381,11 +402,26 @@ class FormReader(HTMLParser):
             self._textarea = None
 
 
-def forms_by_action(page: str) -> dict[str, list[tuple[str, str]]]:
-    """The forms of a page, by the path they post to."""
+def form_page(client: FlaskClient, url: str) -> FormReader | None:
+    """The forms of the page at url, or None when it is not an HTML page (a file, an error)."""
+    response = client.get(url)
+    page = response.get_data()
+    response.close()
+    if response.status_code != 200 or response.mimetype != "text/html":
+        return None
+    return read_forms(page.decode())
+
+
+def read_forms(page: str) -> FormReader:
+    """A page's forms, read."""
     reader = FormReader()
     reader.feed(page)
-    return reader.forms
+    return reader
+
+
+def forms_by_action(page: str) -> dict[str, list[tuple[str, str]]]:
+    """The forms of a page that post, by the path they post to."""
+    return read_forms(page).forms
 
 
 # --- the database ---------------------------------------------------------------------------
@@ -498,13 +534,11 @@ def action_forms(app: Flask, make_user, world: World) -> dict[str, list[tuple[st
 def test_no_input_causes_a_server_error_or_a_partial_write(app, world, make_user, monkeypatch):
     # Background jobs (badge PDFs) run inline: a thread would write while rows are counted.
     monkeypatch.setitem(app.config, "JOBS_SYNC", True)
-    posts, json_gets = fuzzed_routes(app)
     forms = action_forms(app, make_user, world)
     problems: list[str] = []
-    for endpoint in [*posts, *json_gets]:
+    for endpoint, method in fuzzed_routes(app):
         with app.app_context():
             limiter.reset()  # a rate limit's 429 would hide what lies behind it
-        method = "POST" if endpoint in posts else "GET"
         client = _client_as(app, make_user, persona_for(endpoint), world)
         args = url_args(endpoint, world)
         if endpoint == "auth.edit_user":
@@ -512,19 +546,19 @@ def test_no_input_causes_a_server_error_or_a_partial_write(app, world, make_user
             args = {"user_id": make_user(roles=[Role.GATE_STAFF]).id}
         with app.test_request_context():
             url = app.url_for(endpoint, **args)
-        baseline = forms.get(url, [])
         rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
-        if method == "POST" and "GET" in rule.methods:
-            page = client.get(url)
-            if page.status_code == 200:
-                own = forms_by_action(page.get_data(as_text=True))
-                baseline = own.get(url) or own.get("") or baseline
+        read = form_page(client, url) if "GET" in rule.methods else None
         if method == "POST":
+            own = read.forms.get(url) or read.forms.get("") if read else None
+            baseline = own or forms.get(url, [])
             json_baseline = JSON_BASELINES.get(endpoint)
             strategy = requests_for(baseline, json_baseline)
             explicit = explicit_requests(baseline, json_baseline)
+        elif answers_json(rule) or (read and read.get_forms):
+            filters = read.get_forms.get(url) or read.get_forms.get("") if read else None
+            strategy, explicit = query_strings(filters or []), []
         else:
-            strategy, explicit = query_strings(), []
+            continue  # a page without filters or JSON: nothing to fuzz
         problem = fuzz_route(app, client, endpoint, method, url, strategy, explicit)
         if problem:
             problems.append(problem)
@@ -541,6 +575,8 @@ def test_the_fuzzer_reads_forms_as_a_browser_would_submit_them(app, world, make_
     assert submitted["country"] == "ID"
     # Posted untouched, the form is valid: the fuzzer's one bad field is the only fault.
     assert client.post(edit_url, data=submitted).status_code == 302
+    filters = form_page(client, "/partners/").get_forms
+    assert "q" in {name for fields in filters.values() for name, _value in fields}
     forms = action_forms(app, make_user, world)
     with app.test_request_context():
         status_url = app.url_for("agreements.change_status", agreement_id=world.agreement)
