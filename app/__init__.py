@@ -29,13 +29,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config["SQLALCHEMY_DATABASE_URI"] = database_uri(app.config["SQLALCHEMY_DATABASE_URI"])
 
     from app.observability import init_observability
-    from app.web import DatabaseIntConverter
+    from app.web import DatabaseIntConverter, KongresRequest
 
     # First of all hooks: every request, even one refused early, gets its id and access line.
     init_observability(app)
 
     # Before any route is added: <int:...> parts beyond a database integer match nothing.
     app.url_map.converters["int"] = DatabaseIntConverter
+    app.request_class = KongresRequest
     _import_models()
     _init_extensions(app)
     _register_blueprints(app)

@@ -74,12 +74,23 @@ ERROR_CODES = {
 }
 
 
-def error_response(status: int, detail: Any = None, code: str | None = None) -> Any:
+def api_error_body(code: str, message: Any, field: str | None = None) -> dict[str, Any]:
+    """The one JSON error shape of the API (the OpenAPI document's Error schema):
+    {"error": {"code", "message", "field"?}}, the message in the caller's language."""
+    error: dict[str, Any] = {"code": code, "message": str(message)}
+    if field:
+        error["field"] = field
+    return {"error": error}
+
+
+def error_response(
+    status: int, detail: Any = None, code: str | None = None, field: str | None = None
+) -> Any:
     """Render an error as JSON under /api/ and as a translated page elsewhere."""
     title, explanation = ERROR_TEXTS.get(status, ERROR_TEXTS[500])
     message = str(detail) if detail else str(explanation)
     if is_api_request():
-        body = {"error": code or ERROR_CODES.get(status, "error"), "message": message}
+        body = api_error_body(code or ERROR_CODES.get(status, "error"), message, field)
         return jsonify(body), status
     return (
         render_template("errors/error.html", status=status, title=title, message=message),
@@ -111,7 +122,7 @@ def _handle_http_exception(exc: HTTPException) -> Any:
 
 def _handle_domain_error(exc: DomainError) -> Any:
     """A refused business rule that reached the edge unhandled."""
-    return error_response(exc.status_code, exc.message, exc.code)
+    return error_response(exc.status_code, exc.message, exc.code, exc.field)
 
 
 def _handle_unexpected(exc: Exception) -> Any:

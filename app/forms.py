@@ -6,9 +6,13 @@ extraction and translated with everything else.
 
 from __future__ import annotations
 
+import inspect
+
+from flask import request
 from flask_babel import get_translations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from werkzeug.datastructures import ImmutableMultiDict
 from wtforms import FieldList, FormField, SelectMultipleField
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -16,6 +20,8 @@ from wtforms.widgets import CheckboxInput, ListWidget
 NUL = "\x00"
 # Ids and counts are PostgreSQL integers; anything larger is junk, not a record.
 MAX_DATABASE_INT = 2**31 - 1
+# What a form gets when the view passes no formdata: Flask-WTF then reads the request itself.
+_REQUEST_FORMDATA = inspect.signature(FlaskForm.__init__).parameters["formdata"].default
 
 
 def _without_nul(value: object) -> object:
@@ -61,6 +67,13 @@ class KongresForm(FlaskForm):
         def get_translations(self, form: FlaskForm) -> _CatalogueTranslations:
             return _TRANSLATIONS
 
+        def wrap_formdata(self, form, formdata):
+            # Flask-WTF turns a JSON body into form data, which fails (500) on anything but a
+            # flat object of strings. Kongres forms are HTML forms: JSON is an empty submission.
+            if formdata is _REQUEST_FORMDATA and request.is_json and not request.form:
+                return ImmutableMultiDict()
+            return super().wrap_formdata(form, formdata)
+
         def bind_field(self, form, unbound_field, options):
             # Enclosures (FormField, FieldList) take no filters; their inner fields get it.
             if issubclass(unbound_field.field_class, (FormField, FieldList)):
@@ -78,6 +91,11 @@ class MultiCheckboxField(SelectMultipleField):
 
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
+
+    def __init__(self, *args, **kwargs):
+        """Nothing ticked is an empty list, never None (a POST without a form body)."""
+        kwargs.setdefault("default", ())
+        super().__init__(*args, **kwargs)
 
 
 # Built-in WTForms and Flask-WTF messages, marked for extraction (never called for their value).

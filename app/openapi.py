@@ -20,19 +20,32 @@ OPENAPI_VERSION = "3.1.0"
 COMMON_SCHEMAS: dict[str, dict[str, Any]] = {
     "Error": {
         "type": "object",
-        "description": "Any error: a stable code and a message in the client's language.",
+        "description": (
+            "Every error of the API (app/errors.py api_error_body): a stable code, a message "
+            "in the client's language and, when one field is at fault, its name."
+        ),
         "properties": {
             "error": {
-                "type": "string",
-                "description": "A stable code, e.g. not_found or bad_request.",
-            },
-            "message": {
-                "type": "string",
-                "description": "What went wrong, in the language of Accept-Language.",
+                "type": "object",
+                "properties": {
+                    "code": {
+                        "type": "string",
+                        "description": "A stable code, e.g. not_found, bad_request, invalid_nonce.",
+                    },
+                    "message": {
+                        "type": "string",
+                        "description": "What went wrong, in the language of Accept-Language.",
+                    },
+                    "field": {
+                        "type": "string",
+                        "description": "The request field at fault, when there is one.",
+                    },
+                },
+                "required": ["code", "message"],
+                "additionalProperties": False,
             },
         },
-        "required": ["error", "message"],
-        "additionalProperties": False,
+        "required": ["error"],
     },
     "TranslatedText": {
         "type": "object",
@@ -51,21 +64,31 @@ COMMON_SCHEMAS: dict[str, dict[str, Any]] = {
 _registry_lock = threading.Lock()
 _paths: dict[str, dict[str, Any]] = {}
 _schemas: dict[str, dict[str, Any]] = dict(COMMON_SCHEMAS)
+_security_schemes: dict[str, dict[str, Any]] = {}
 
 
-def register_paths(paths: dict[str, dict[str, Any]], schemas: dict[str, dict[str, Any]]) -> None:
-    """Add a domain's paths and component schemas to the document.
+def register_paths(
+    paths: dict[str, dict[str, Any]],
+    schemas: dict[str, dict[str, Any]],
+    security_schemes: dict[str, dict[str, Any]] | None = None,
+) -> None:
+    """Add a domain's paths, component schemas and security schemes to the document.
 
     Registering the same definitions again is harmless; a different definition under a name
     already taken is a programming error (two domains would describe one thing two ways).
     """
+    additions = (
+        (_paths, paths),
+        (_schemas, schemas),
+        (_security_schemes, security_schemes or {}),
+    )
     with _registry_lock:
-        for registry, additions in ((_paths, paths), (_schemas, schemas)):
-            for name, definition in additions.items():
+        for registry, added in additions:
+            for name, definition in added.items():
                 if name in registry and registry[name] != definition:
                     raise ValueError(f"OpenAPI name registered twice, differently: {name}")
-        _paths.update(copy.deepcopy(paths))
-        _schemas.update(copy.deepcopy(schemas))
+        for registry, added in additions:
+            registry.update(copy.deepcopy(added))
 
 
 def schema_ref(name: str) -> dict[str, str]:
@@ -86,6 +109,7 @@ def openapi_document() -> dict[str, Any]:
     with _registry_lock:
         paths = copy.deepcopy(dict(sorted(_paths.items())))
         schemas = copy.deepcopy(dict(sorted(_schemas.items())))
+        security_schemes = copy.deepcopy(dict(sorted(_security_schemes.items())))
     return {
         "openapi": OPENAPI_VERSION,
         "jsonSchemaDialect": "https://spec.openapis.org/oas/3.1/dialect/base",
@@ -99,5 +123,5 @@ def openapi_document() -> dict[str, Any]:
             ),
         },
         "paths": paths,
-        "components": {"schemas": schemas},
+        "components": {"schemas": schemas, "securitySchemes": security_schemes},
     }

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlencode, urlsplit
 
-from flask import current_app, request, url_for
+from flask import Request, current_app, request, url_for
 from flask_babel import lazy_gettext as _l
 from werkzeug.routing import IntegerConverter
 
@@ -84,3 +85,34 @@ class DatabaseIntConverter(IntegerConverter):
         signed: bool = False,
     ) -> None:
         super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
+# Lone surrogates are legal JSON escapes but not text: no UTF-8 encoder takes them. NUL is text
+# PostgreSQL refuses, and no client of Kongres means one (forms drop it, queries refuse it).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _holds_unstorable_text(value: Any) -> bool:
+    """Whether decoded JSON holds, anywhere, a string no database would store."""
+    if isinstance(value, str):
+        return bool(_UNSTORABLE.search(value))
+    if isinstance(value, dict):
+        return any(_holds_unstorable_text(k) or _holds_unstorable_text(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_unstorable_text(item) for item in value)
+    return False
+
+
+class KongresRequest(Request):
+    """Flask's request, whose JSON body is malformed (a 400, or None when silent) when its
+    strings hold a NUL or a lone surrogate ("\\ud800"): such text would fail deep inside
+    the request, in the database. Only bodies: the session cookie's JSON is the app's own."""
+
+    def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> Any:
+        """The decoded JSON body, refusing text no database would store."""
+        value = super().get_json(force=force, silent=silent, cache=cache)
+        if not _holds_unstorable_text(value):
+            return value
+        if silent:
+            return None
+        return self.on_json_loading_failed(ValueError("JSON text with a NUL or a lone surrogate"))

@@ -10,8 +10,12 @@ from flask_babel import force_locale
 from flask_wtf import FlaskForm
 
 import app as app_package
+from app.auth.forms import EditUserForm
+from app.auth.models import Role
 from app.forms import KongresForm
+from app.partners.models import Partner
 from app.reports.forms import RegistryFilterForm
+from tests.registration.factories import count_rows
 
 
 def _all_subclasses(cls: type) -> set[type]:
@@ -53,3 +57,20 @@ def test_the_registry_filter_speaks_indonesian(app):
         form = RegistryFilterForm(formdata=request.args)
         assert not form.validate()
         assert "Bilangan bulat tidak valid." in form.year_from.errors
+
+
+def test_a_json_body_is_an_empty_form_not_a_server_error(app, client, auth):
+    # Flask-WTF would read the JSON as form data and fail on a list or a nested object.
+    auth.login_as(Role.REGISTRY_OFFICER)
+    for body in ([], [["name", "x"]], {"name": {"en": "x"}}, {"name": ["a", ["b"]]}, 7):
+        response = client.post("/partners/new", json=body)
+        assert response.status_code == 200  # the form again, with its errors
+        assert "Choose the kind of organisation." in response.get_data(as_text=True)
+    with app.app_context():
+        assert count_rows(Partner) == 0
+
+
+def test_checkboxes_with_nothing_ticked_are_an_empty_list(app):
+    with app.test_request_context(method="POST", data=b"a=1", content_type="text/plain"):
+        form = EditUserForm()
+        assert form.roles.data == []

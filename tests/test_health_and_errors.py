@@ -67,8 +67,9 @@ def test_404_page_is_in_english_for_an_english_browser(client):
 def test_api_errors_answer_json(client):
     response = client.get("/api/v1/nothing-here", headers={"Accept-Language": "id"})
     assert response.status_code == 404
-    assert response.json == {"error": "not_found", "message": response.json["message"]}
-    assert "Tidak ada apa pun" in response.json["message"]
+    error = response.json["error"]
+    assert response.json == {"error": {"code": "not_found", "message": error["message"]}}
+    assert "Tidak ada apa pun" in error["message"]
 
 
 def test_405_says_which_methods_are_allowed(client):
@@ -106,7 +107,7 @@ def test_500_hides_the_stack_trace_and_answers_in_the_visitors_language(make_app
     assert "Terjadi kesalahan" in text
     api = client.get("/api/v1/boom")
     assert api.status_code == 500
-    assert api.json["error"] == "server_error"
+    assert api.json["error"]["code"] == "server_error"
     assert "secret internal detail" not in api.get_data(as_text=True)
 
 
@@ -144,3 +145,31 @@ def test_pagination_links_keep_filters_but_ignore_url_building_arguments(client,
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert 'href="/staff?endpoint=x&amp;_method=y&amp;_external=1&amp;_anchor=z&amp;page=2"' in page
+
+
+def test_json_with_a_nul_or_a_lone_surrogate_is_malformed_not_a_server_error(db, client, auth):
+    from app.auth.models import Role
+    from tests.registration.factories import make_event
+
+    make_event()
+    db.session.commit()
+    auth.login_as(Role.ORGANISER)
+    # Legal JSON escapes, but no UTF-8 encoder takes "\ud800", nor PostgreSQL a NUL.
+    bodies = (
+        '{"checkpoint": "\\ud800"}',
+        '{"\\udfff": 1}',
+        '["a", ["\\ud83d"]]',
+        '{"x": "a\\u0000"}',
+    )
+    for body in bodies:
+        response = client.post("/api/v1/checkin/scans", data=body, content_type="application/json")
+        assert response.status_code == 400
+        assert response.json["error"]["code"] == "invalid_json"
+    # A surrogate pair is one real character (here an emoji) and stays welcome.
+    paired = client.post(
+        "/api/v1/checkin/scans",
+        data='{"token": "x", "checkpoint": "\\ud83d\\ude00", "nonce": "n-1"}',
+        content_type="application/json",
+    )
+    assert paired.status_code == 422
+    assert paired.json["error"]["code"] != "invalid_json"

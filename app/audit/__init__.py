@@ -10,9 +10,7 @@ from flask import Flask
 
 
 def init_audit(app: Flask) -> None:
-    """Chain entries at every commit and record sign-ins and sign-outs."""
+    """Chain entries at every commit."""
     from app.audit.services import listen_for_commits
-    from app.audit.signals import listen_for_sign_ins
 
     listen_for_commits()
-    listen_for_sign_ins()

@@ -310,7 +310,19 @@ def complete_sign_in(user: User) -> None:
     """Record a full sign-in (password and, where needed, second factor)."""
     clear_failed_sign_ins(user.email)
     user.last_login_at = datetime.now(UTC)
+    audit.record("auth.login", actor=user)
     db.session.flush()
+
+
+def record_sign_out(user: User) -> None:
+    """Record that the user signed out."""
+    audit.record("auth.logout", actor=user)
+
+
+def choose_password_and_sign_in(user: User, new_password: str) -> None:
+    """A delegate's first password, chosen after their emailed link, and their sign-in."""
+    change_password(user, new_password)
+    complete_sign_in(user)
 
 
 def end_all_sessions(user: User) -> None:

@@ -64,9 +64,8 @@ def _sign_in_again():
 
 
 def _finish_sign_in(user: User, next_url: str, *, second_factor: bool) -> str:
-    """Record the full sign-in and give the user a fresh session; returns where they go next.
-    Reached only after the second factor where one is needed, so Flask-Login's
-    user_logged_in signal always means a complete sign-in."""
+    """Record the full sign-in (audited with it) and give the user a fresh session; returns
+    where they go next. Reached only after the second factor where one is needed."""
     services.complete_sign_in(user)
     db.session.commit()
     sessions.complete_sign_in(user, second_factor=second_factor)
@@ -175,6 +174,8 @@ def _recovery_codes_page(codes: list[str], next_url: str):
 @allow(SIGNED_IN)
 def logout():
     """Sign out."""
+    services.record_sign_out(current_user)
+    db.session.commit()
     logout_user()
     session.clear()
     flash(_("You are signed out."), "info")

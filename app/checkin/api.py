@@ -23,10 +23,11 @@ from app.checkin import services
 from app.checkin.models import CheckpointKind, EntryMode, GateDevice, ScanResult
 from app.checkin.services import CheckinError
 from app.checkin.views import bp
+from app.errors import api_error_body
 from app.events.models import Event
 from app.events.services import current_event
 from app.extensions import csrf, db, limiter
-from app.openapi import register_paths, schema_ref
+from app.openapi import error_response_object, register_paths, schema_ref
 from app.rate_limits import client_address_key, configured_limit, signed_in_user_key
 
 # The access hook lets every request in (PUBLIC is in the audience) because gate devices sign
@@ -53,10 +54,7 @@ class ApiError(Exception):
 def _api_error(error: ApiError) -> Any:
     """Answer a refusal as JSON (and undo whatever the request had started)."""
     db.session.rollback()
-    body: dict[str, Any] = {"code": error.code, "message": error.message}
-    if error.field:
-        body["field"] = error.field
-    response = jsonify({"error": body})
+    response = jsonify(api_error_body(error.code, error.message, error.field))
     response.status_code = error.status
     if error.status == 401:
         response.headers["WWW-Authenticate"] = BEARER_REALM
@@ -239,21 +237,10 @@ _REASONS = sorted(services.REASON_MESSAGES)
 
 SCHEMAS: dict[str, dict[str, Any]] = {
     "CheckinError": {
-        "type": "object",
-        "description": "A refused check-in request: a stable code and a translated message.",
-        "properties": {
-            "error": {
-                "type": "object",
-                "properties": {
-                    "code": {"type": "string", "description": "Stable, e.g. invalid_nonce."},
-                    "message": {"type": "string", "description": "In the caller's language."},
-                    "field": {"type": "string", "description": "The request field at fault."},
-                },
-                "required": ["code", "message"],
-            },
-            "nonce": {"type": "string", "description": "In a batch: the item's nonce."},
-        },
-        "required": ["error"],
+        "description": "A batch item that could not be recorded: the common error, with the "
+        "item's nonce when it had a well-formed one.",
+        "allOf": [schema_ref("Error")],
+        "properties": {"nonce": {"type": "string", "description": "The item's nonce."}},
     },
     "CheckinScan": {
         "type": "object",
@@ -481,14 +468,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
 
 
 def _errors(*statuses: tuple[int, str]) -> dict[str, Any]:
-    """Error responses with the check-in error body."""
-    return {
-        str(status): {
-            "description": description,
-            "content": {"application/json": {"schema": schema_ref("CheckinError")}},
-        }
-        for status, description in statuses
-    }
+    """Error responses with the API's common error body."""
+    return {str(status): error_response_object(description) for status, description in statuses}
 
 
 _COMMON_ERRORS = (
@@ -513,6 +494,22 @@ def _rate_limited(setting: str) -> dict[str, Any]:
     }
 
 
+# Either credential will do (OpenAPI: alternatives are separate requirement objects).
+_SECURITY = [{"deviceToken": []}, {"sessionCookie": []}]
+SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
+    "deviceToken": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A gate device's token, issued (and revocable) by an organiser.",
+    },
+    "sessionCookie": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": "kongres_session",
+        "description": "The scanner page's signed-in session (named __Host-kongres_session in "
+        "production); the CSRF token then goes in the X-CSRFToken header.",
+    },
+}
 _LANGUAGE = {
     "name": "Accept-Language",
     "in": "header",
@@ -529,6 +526,7 @@ PATHS: dict[str, dict[str, Any]] = {
             "summary": "Record a badge scan at a checkpoint",
             "description": _AUTH
             + " Every well-formed scan, refused ones included, is stored with its answer.",
+            "security": _SECURITY,
             "parameters": [_LANGUAGE],
             "requestBody": {
                 "required": True,
@@ -556,6 +554,7 @@ PATHS: dict[str, dict[str, Any]] = {
             "description": _AUTH
             + " Each scan is judged in turn; a malformed or refused one gets an error object "
             "in its place and does not spoil the others.",
+            "security": _SECURITY,
             "parameters": [_LANGUAGE],
             "requestBody": {
                 "required": True,
@@ -581,6 +580,7 @@ PATHS: dict[str, dict[str, Any]] = {
             "tags": ["check-in"],
             "summary": "What a scanner needs to work offline at a checkpoint",
             "description": _AUTH,
+            "security": _SECURITY,
             "parameters": [
                 {
                     "name": "checkpoint",
@@ -606,4 +606,4 @@ PATHS: dict[str, dict[str, Any]] = {
     },
 }
 
-register_paths(PATHS, SCHEMAS)
+register_paths(PATHS, SCHEMAS, SECURITY_SCHEMES)

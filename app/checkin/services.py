@@ -41,7 +41,7 @@ from app.checkin.models import (
     Scan,
     ScanResult,
 )
-from app.errors import DomainError
+from app.errors import DomainError, api_error_body
 from app.events.models import Event
 from app.extensions import db
 from app.i18n.text import TranslatedText
@@ -609,7 +609,7 @@ def _record(
 
 def error_item(error: CheckinError, nonce: object = None) -> dict[str, Any]:
     """A batch item's place in the answer when it could not be recorded."""
-    item: dict[str, Any] = {"error": {"code": error.code, "message": error.message}}
+    item = api_error_body(error.code, error.message, error.field)
     if isinstance(nonce, str) and NONCE_PATTERN.fullmatch(nonce):
         item["nonce"] = nonce
     return item

@@ -338,7 +338,9 @@ def _choose_password(registration: Registration, *, completed: bool = False):
     user = registration.user
     form = NewPasswordForm()
     if form.validate_on_submit():
-        done, _result = run_service(form, auth_services.change_password, user, form.password.data)
+        done, _result = run_service(
+            form, auth_services.choose_password_and_sign_in, user, form.password.data
+        )
         if done:
             # A fresh session on sign-in, as on the login page (with its session version).
             auth_sessions.complete_sign_in(user, second_factor=False)

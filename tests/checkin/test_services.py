@@ -458,6 +458,7 @@ def test_a_batch_answers_each_scan_in_order_and_a_bad_item_spoils_nothing(venue)
         "error": {
             "code": "unknown_checkpoint",
             "message": "There is no checkpoint with the code “nowhere”.",
+            "field": "checkpoint",
         },
         "nonce": "lost-1",
     }

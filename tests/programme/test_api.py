@@ -143,8 +143,8 @@ def test_a_bad_day_is_a_json_400_with_a_message(client, published, day):
 
     assert response.status_code == 400
     body = response.get_json()
-    assert body["error"] == "bad_request"
-    assert "day" in body["message"]
+    assert body["error"]["code"] == "bad_request"
+    assert "day" in body["error"]["message"]
 
 
 def test_nothing_published_is_a_json_404(client, app):
@@ -156,8 +156,7 @@ def test_nothing_published_is_a_json_404(client, app):
 
     assert response.status_code == 404
     assert response.get_json() == {
-        "error": "not_found",
-        "message": "The programme has not been published yet.",
+        "error": {"code": "not_found", "message": "The programme has not been published yet."}
     }
 
 
