@@ -163,7 +163,7 @@ def test_an_expired_api_session_gets_a_json_401(client, auth):
     _shift(client, last_seen_at=31 * 60)
     response = client.get("/api/v1/programme")
     assert response.status_code == 401
-    assert response.get_json()["error"] == "session_ended"
+    assert response.get_json()["error"]["code"] == "session_ended"
 
 
 def test_a_role_that_needs_a_second_factor_ends_a_session_without_one(app, client, auth):
