@@ -90,12 +90,16 @@ def _filter_args() -> dict[str, str]:
 def list_entries():
     """The audit log, newest first, with filters and whether the chain is intact."""
     form = _filter_form()
+    chain = services.check_chain()
+    # The check share-locks the chain head; end that transaction now rather than hold every
+    # audited write (each sign-in among them) waiting while the page renders.
+    db.session.rollback()
     return render_template(
         "audit/list.html",
         form=form,
         page=paginate(services.entry_query(form.filters()), per_page=PER_PAGE),
         filter_args=_filter_args(),
-        chain=services.check_chain(),
+        chain=chain,
     )
 
 
