@@ -33,7 +33,7 @@ from app.checkin.services import (
     scanner_checkpoints,
 )
 from app.checkin.views import bp
-from app.errors import abort_with
+from app.errors import abort_with, api_error_body
 from app.events.models import Event
 from app.events.services import current_event
 from app.extensions import db
@@ -241,7 +241,7 @@ def search_badges() -> Any:
     query = (request.args.get("q") or "").strip()
     if len(query) > SEARCH_MAX_LENGTH:
         message = _("Search for at most %(count)d characters.", count=SEARCH_MAX_LENGTH)
-        return jsonify({"error": {"code": "query_too_long", "message": message}}), 400
+        return jsonify(api_error_body("query_too_long", message)), 400
     wanted, wanted_number = _fold(" ".join(query.split())), _compact(query)
     found = []
     if len(wanted) >= SEARCH_MIN_LENGTH:
