@@ -83,12 +83,19 @@ def _event() -> Event:
     return event
 
 
+BEARER_DEVICE_KEY = "kongres.bearer_device"
+
+
 def _bearer_device() -> GateDevice | None:
-    """The device whose bearer token the Authorization header carries, if it is valid."""
-    scheme, _space, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer":
-        return None
-    return services.authenticate_device(token.strip())
+    """The device whose bearer token the Authorization header carries, if it is valid; looked
+    up once per request (the rate limit's key asks before the view does). Kept in the request's
+    environ, not on g: an application context may span several requests."""
+    if BEARER_DEVICE_KEY not in request.environ:
+        scheme, _space, token = request.headers.get("Authorization", "").partition(" ")
+        valid = scheme.lower() == "bearer"
+        device = services.authenticate_device(token.strip()) if valid else None
+        request.environ[BEARER_DEVICE_KEY] = device
+    return request.environ[BEARER_DEVICE_KEY]
 
 
 def scanner_rate_limit_key() -> str:
