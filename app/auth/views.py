@@ -87,18 +87,18 @@ def login():
             )
         except services.SignInDelayedError as delay:
             return _delayed("auth/login.html", form, delay)
-        db.session.commit()
         next_url = safe_next_url(request.args.get("next"), "")
+        if user is not None and not (user.has_two_factor or user.requires_two_factor):
+            return redirect(_finish_sign_in(user, next_url, second_factor=False))
+        db.session.commit()  # the failure counted, or the password step passed
         if user is None:
             form.form_errors.append(_("Wrong email or password."))
         elif user.has_two_factor:
             sessions.start_pending_sign_in(user, sessions.PENDING_CODE, next_url)
             return redirect(url_for("auth.second_factor"))
-        elif user.requires_two_factor:
+        else:
             sessions.start_pending_sign_in(user, sessions.PENDING_ENROLMENT, next_url)
             return redirect(url_for("auth.two_factor_setup"))
-        else:
-            return redirect(_finish_sign_in(user, next_url, second_factor=False))
     return render_template("auth/login.html", form=form)
 
 
@@ -121,9 +121,9 @@ def second_factor():
             )
         except services.SignInDelayedError as delay:
             return _delayed("auth/second_factor.html", form, delay)
-        db.session.commit()
         if accepted:
             return redirect(_finish_sign_in(user, next_url, second_factor=True))
+        db.session.commit()  # the failure counted
         form.code.errors.append(_("This code is not valid. Please try again."))
     return render_template("auth/second_factor.html", form=form)
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from sqlalchemy import event as sqlalchemy_event
+from sqlalchemy.orm import Session
+
 from app.auth.models import Role
 from tests.conftest import TEST_PASSWORD, next_totp_code
 
@@ -98,3 +101,32 @@ def test_a_weak_stored_hash_is_upgraded_on_sign_in(app, auth, make_user, db):
     stored = db.session.get(User, user.id).password_hash
     assert stored != weak
     assert stored.startswith("$argon2id$")
+
+
+def _commits_during(action) -> int:
+    """How many transactions commit while `action` runs."""
+    commits = []
+    listener = lambda session: commits.append(session)  # noqa: E731
+    sqlalchemy_event.listen(Session, "after_commit", listener)
+    try:
+        action()
+    finally:
+        sqlalchemy_event.remove(Session, "after_commit", listener)
+    return len(commits)
+
+
+def test_each_sign_in_step_commits_once(client, make_user):
+    delegate = make_user(roles=[Role.DELEGATE])
+    organiser = make_user(roles=[Role.ORGANISER])
+    data = {"password": TEST_PASSWORD}
+
+    assert (
+        _commits_during(lambda: client.post("/login", data={**data, "email": delegate.email})) == 1
+    )
+    client.post("/logout")
+    assert (
+        _commits_during(lambda: client.post("/login", data={**data, "email": organiser.email})) == 1
+    )
+    code = next_totp_code(client.application, organiser.email)
+    assert _commits_during(lambda: client.post("/login/code", data={"code": code})) == 1
+    assert client.get("/account").status_code == 200
