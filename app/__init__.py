@@ -58,6 +58,13 @@ def _trust_proxy_headers(app: Flask) -> None:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+    elif app.config.get("ENV_NAME") == "production":
+        # Behind nginx on a unix socket every client would share one (empty) address: one
+        # guesser's sign-in limit and delays would then fall on everyone.
+        app.logger.warning(
+            "PROXY_FIX_HOPS is 0 in production: rate limits and sign-in delays count every "
+            "client behind the proxy as one address. Set it to the number of proxies (nginx: 1)."
+        )
 
 
 def _import_models() -> None:
