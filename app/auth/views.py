@@ -179,7 +179,8 @@ def two_factor_setup():
         qr_code=two_factor.enrolment_qr_code(user, secret),
         signing_in=signing_in,
     )
-    return page, {"Cache-Control": "no-store"}
+    status = 422 if form.errors or form.form_errors else 200
+    return page, status, {"Cache-Control": "no-store"}
 
 
 def _recovery_codes_page(codes: list[str], next_url: str):
