@@ -15,7 +15,7 @@ from sqlalchemy import select
 from app.auth.models import RecoveryCode, Role, SignInThrottle, User
 from app.extensions import db
 from tests.auth.test_sessions import _stolen_copy
-from tests.conftest import TEST_PASSWORD, next_totp_code
+from tests.conftest import TEST_PASSWORD, AuthActions, next_totp_code
 
 WRONG = "not-the-password"
 
@@ -140,3 +140,21 @@ def test_new_recovery_codes_leave_other_sessions_signed_in(app, client, auth):
     other_browser = _stolen_copy(app, client)
     assert _regenerate(app, client, user, TEST_PASSWORD).status_code == 200
     assert other_browser.get("/account").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "path", ["/account/two-factor", "/account/two-factor/disable", "/account/recovery-codes"]
+)
+def test_the_forms_share_the_sign_in_rate_limit(make_app, make_user, path):
+    limited = make_app(
+        WTF_CSRF_ENABLED=False, RATELIMIT_STORAGE_URI="memory://", LOGIN_RATE_LIMIT="2 per minute"
+    )
+    client = limited.test_client()
+    user = make_user(roles=[Role.DELEGATE], two_factor=True)
+    assert AuthActions(client, make_user, limited).login(user.email).status_code == 302
+    for _ in range(2):
+        assert client.post(path, data={}).status_code != 429
+    refused = client.post(path, data={})
+    assert refused.status_code == 429
+    # Reading the account page is not limited: only sending the forms is.
+    assert client.get("/account").status_code == 200
