@@ -20,6 +20,9 @@ class DomainError(Exception):
     """A business rule refused an action; carries a translated message and a stable code."""
 
     status_code = 422
+    # A refusal whose own writes must stand (a wrong password counted against later tries);
+    # the service raising it writes nothing else before it.
+    keeps_writes = False
 
     def __init__(self, message: Any, code: str, *, field: str | None = None):
         # Rendered now, as plain text: a lazy string would reach templates unescaped

@@ -42,13 +42,17 @@ def run_service(
 ) -> tuple[bool, Result | None]:
     """Call a service for a submitted form and end the request's transaction.
 
-    Success commits and returns (True, result); a refused rule rolls everything back, shows
-    the message on the form and returns (False, None). The one commit of a request.
+    Success commits and returns (True, result); a refused rule rolls everything back (or, for
+    an error that keeps its writes, commits them), shows the message on the form and returns
+    (False, None). The one commit of a request.
     """
     try:
         result = action(*args, **kwargs)
     except DomainError as error:
-        db.session.rollback()
+        if error.keeps_writes:
+            db.session.commit()
+        else:
+            db.session.rollback()
         show_domain_error(form, error)
         return False, None
     db.session.commit()

@@ -440,11 +440,14 @@ WRITES_WHEN_SHOWN = {
     "registration.reveal_passport": {"passport_access_log", "audit_entries"},
     # A new device's token is shown once, on the answering page (never kept for a redirect).
     "checkin.issue_device": {"gate_devices", "audit_entries"},
-    # New recovery codes are shown once, on the answering page.
-    "auth.regenerate_recovery_codes": {"recovery_codes"},
+    # New recovery codes are shown once, on the answering page (and the request is logged).
+    "auth.regenerate_recovery_codes": {"recovery_codes", "audit_entries", "sign_in_throttles"},
     # A refused sign-in is counted (growing delays): the form shown again writes its counter.
+    # So is a wrong current password confirming a second-factor change.
     "auth.login": {"sign_in_throttles"},
     "auth.second_factor": {"sign_in_throttles"},
+    "auth.two_factor_setup": {"sign_in_throttles"},
+    "auth.disable_two_factor": {"sign_in_throttles"},
 }
 
 

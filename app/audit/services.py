@@ -23,6 +23,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, event, inspect, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, SessionTransaction
+from werkzeug.local import LocalProxy
 
 from app.audit.models import CHAIN_HEAD_ID, AuditChainHead, AuditEntry
 from app.audit.origin import current_origin
@@ -95,6 +96,9 @@ def describe_target(target: Any) -> tuple[str | None, str | None, str | None]:
     """A model object as (type, id, label) for the log; (type, id, label) tuples pass through."""
     if target is None:
         return None, None, None
+    if isinstance(target, LocalProxy):
+        # current_user and the like: the entry names the object behind the proxy.
+        target = target._get_current_object()
     if isinstance(target, tuple):
         kind, key, label = target
     else:

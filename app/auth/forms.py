@@ -77,14 +77,18 @@ class NewPasswordForm(KongresForm):
     )
 
 
-class ChangePasswordForm(NewPasswordForm):
-    """Change one's own password."""
+class CurrentPasswordForm(KongresForm):
+    """The current password, asked again before a change a stolen session must not make."""
 
     current_password = PasswordField(
         _l("Current password"),
         validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)],
         render_kw={"autocomplete": "current-password"},
     )
+
+
+class ChangePasswordForm(NewPasswordForm, CurrentPasswordForm):
+    """Change one's own password."""
 
 
 class ProfileForm(KongresForm):
@@ -143,6 +147,14 @@ class EnrolTotpForm(KongresForm):
         validators=[DataRequired(), Length(max=32)],
         render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
     )
+
+
+class EnableTotpForm(EnrolTotpForm, CurrentPasswordForm):
+    """Turn an authenticator app on from the account page: its code and the password."""
+
+
+class DisableTwoFactorForm(SecondFactorForm, CurrentPasswordForm):
+    """Turn one's own second factor off: the password and a code from the app."""
 
 
 class ResetTwoFactorForm(KongresForm):

@@ -61,6 +61,13 @@ class SignInDelayedError(AuthError):
         self.seconds = seconds
 
 
+class WrongPasswordError(AuthError):
+    """The current password given to confirm a sensitive change is wrong: counted like a
+    failed sign-in, and the count stays although the change is refused."""
+
+    keeps_writes = True
+
+
 def normalise_email(email: str) -> str:
     """Validate an address and return its canonical lower-case form."""
     try:
@@ -187,6 +194,20 @@ def change_own_password(user: User, *, current: str, new: str) -> None:
             _l("This is not your current password."), "wrong_password", field="current_password"
         )
     change_password(user, new)
+    audit.record("auth.password_changed", actor=user, target=user)
+
+
+def confirm_current_password(user: User, password: str, *, address: str) -> None:
+    """Check a signed-in user's password before a change a stolen session must not make. A
+    wrong one counts as a failed sign-in (the same growing delays) and raises
+    WrongPasswordError; SignInDelayedError while the delays apply. Writes nothing else, so
+    call it before the change itself."""
+    refuse_while_delayed(user.email, address)
+    if not verify_password(user.password_hash, password or ""):
+        record_failed_sign_in(user.email, address)
+        raise WrongPasswordError(
+            _l("This is not your current password."), "wrong_password", field="current_password"
+        )
 
 
 def set_active(user: User, active: bool, *, actor: User) -> None:
@@ -331,12 +352,25 @@ def end_all_sessions(user: User) -> None:
     db.session.flush()
 
 
+def log_out_everywhere(user: User) -> None:
+    """The user's own request to end every session (the edge keeps the asking one)."""
+    end_all_sessions(user)
+    audit.record("auth.sessions_ended", actor=user, target=user)
+
+
 def change_password(user: User, new_password: str) -> None:
     """Set a new password (which also voids every outstanding reset link and ends every
     session signed in with the old one)."""
     check_password_rules(new_password)
     user.password_hash = hash_password(new_password)
     end_all_sessions(user)
+
+
+def reset_password(user: User, new_password: str) -> None:
+    """A new password chosen from an emailed reset link (nobody is signed in: the link's
+    owner is the actor)."""
+    change_password(user, new_password)
+    audit.record("auth.password_reset", actor=user, target=user)
 
 
 def _serializer() -> URLSafeTimedSerializer:
@@ -408,5 +442,11 @@ def invite_staff(
         link=link,
         inviter=actor,
         days=days,
+    )
+    audit.record(
+        "auth.staff_invited",
+        actor=actor,
+        target=user,
+        details={"roles": sorted(str(role) for role in roles)},
     )
     return user

@@ -13,10 +13,12 @@ import segno
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, or_, select, update
 
+from app.audit import services as audit
 from app.auth.models import RecoveryCode, Role, User
 from app.auth.services import (
     AuthError,
     clear_failed_sign_ins,
+    confirm_current_password,
     end_all_sessions,
     record_failed_sign_in,
     refuse_while_delayed,
@@ -120,13 +122,23 @@ def _use_recovery_code(user: User, code: str) -> bool:
 
 
 def confirm_totp_enrolment(user: User, code: str) -> list[str]:
-    """Turn the authenticator app on once it shows a right code; returns fresh recovery codes."""
+    """Turn the authenticator app on once it shows a right code; returns fresh recovery codes.
+    Every session of the user ends (the edge keeps or starts the asking one)."""
     if user.has_two_factor:
         raise AuthError(_l("Your authenticator app is already set up."), "already_enrolled")
     if not _accept_totp(user, code):
         raise _wrong_code()
     user.totp_enabled_at = datetime.now(UTC)
-    return regenerate_recovery_codes(user)
+    end_all_sessions(user)
+    audit.record("auth.two_factor_enabled", actor=user, target=user)
+    return replace_recovery_codes(user)
+
+
+def enable_two_factor(user: User, code: str, *, password: str, address: str) -> list[str]:
+    """Turn the authenticator app on from the account page, which needs the current password
+    (a wrong one counts as a failed sign-in); returns fresh recovery codes."""
+    confirm_current_password(user, password, address=address)
+    return confirm_totp_enrolment(user, code)
 
 
 def verify_second_factor(user: User, code: str, *, address: str) -> bool:
@@ -142,7 +154,7 @@ def verify_second_factor(user: User, code: str, *, address: str) -> bool:
     return False
 
 
-def regenerate_recovery_codes(user: User) -> list[str]:
+def replace_recovery_codes(user: User) -> list[str]:
     """Replace the user's recovery codes with ten new ones, returned once in clear."""
     if user.totp_enabled_at is None:
         raise AuthError(_l("Set up an authenticator app first."), "no_second_factor")
@@ -152,6 +164,15 @@ def regenerate_recovery_codes(user: User) -> list[str]:
         RecoveryCode(user_id=user.id, code_hash=_hash_recovery_code(code)) for code in codes
     )
     db.session.flush()
+    return codes
+
+
+def regenerate_recovery_codes(user: User, *, password: str, address: str) -> list[str]:
+    """The user's own request for new recovery codes, which needs the current password (a
+    wrong one counts as a failed sign-in); the old codes stop working."""
+    confirm_current_password(user, password, address=address)
+    codes = replace_recovery_codes(user)
+    audit.record("auth.recovery_codes_regenerated", actor=user, target=user)
     return codes
 
 
@@ -172,17 +193,22 @@ def _remove_second_factor(user: User) -> None:
     db.session.flush()
 
 
-def disable_own_two_factor(user: User, code: str) -> None:
-    """Turn one's own second factor off (roles that do not need one), proven with a code."""
+def disable_own_two_factor(user: User, code: str, *, password: str, address: str) -> None:
+    """Turn one's own second factor off (roles that do not need one), proven with the current
+    password (a wrong one counts as a failed sign-in) and a code. Every session of the user
+    ends (the edge keeps the asking one)."""
     if user.requires_two_factor:
         raise AuthError(
             _l("Your role needs a second factor: it cannot be turned off."), "two_factor_required"
         )
     if not user.has_two_factor:
         raise AuthError(_l("No authenticator app is set up."), "no_second_factor")
+    confirm_current_password(user, password, address=address)
     if not (_accept_totp(user, code) or _use_recovery_code(user, code)):
         raise _wrong_code()
     _remove_second_factor(user)
+    end_all_sessions(user)
+    audit.record("auth.two_factor_disabled", actor=user, target=user)
 
 
 def reset_two_factor(user: User, *, actor: User) -> None:
@@ -197,3 +223,4 @@ def reset_two_factor(user: User, *, actor: User) -> None:
         )
     _remove_second_factor(user)
     end_all_sessions(user)
+    audit.record("auth.two_factor_reset", actor=actor, target=user)

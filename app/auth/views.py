@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import (
     Blueprint,
     flash,
@@ -19,7 +21,10 @@ from app.auth import services, sessions, two_factor
 from app.auth.access import PUBLIC, SIGNED_IN, allow
 from app.auth.forms import (
     ChangePasswordForm,
+    CurrentPasswordForm,
+    DisableTwoFactorForm,
     EditUserForm,
+    EnableTotpForm,
     EnrolTotpForm,
     ForgotPasswordForm,
     InviteStaffForm,
@@ -145,13 +150,26 @@ def two_factor_setup():
         return redirect(url_for("auth.account"))
     secret = two_factor.begin_totp_enrolment(user)
     db.session.commit()
-    form = EnrolTotpForm()
+    # Signing in, the password was typed a moment ago; on the account page it is asked again.
+    form = EnrolTotpForm() if signing_in else EnableTotpForm()
     if form.validate_on_submit():
-        done, codes = run_service(form, two_factor.confirm_totp_enrolment, user, form.code.data)
+        if signing_in:
+            done, codes = run_service(form, two_factor.confirm_totp_enrolment, user, form.code.data)
+        else:
+            done, codes = run_service(
+                form,
+                two_factor.enable_two_factor,
+                user,
+                form.code.data,
+                password=form.current_password.data,
+                address=_client_address(),
+            )
         if done:
             if signing_in:
                 next_url = _finish_sign_in(user, next_url, second_factor=True)
             else:
+                # Every other session ended with the change; this one carries on.
+                sessions.keep_current_session(user)
                 sessions.mark_second_factor_done()
             return _recovery_codes_page(codes, next_url)
     page = render_template(
@@ -161,7 +179,8 @@ def two_factor_setup():
         qr_code=two_factor.enrolment_qr_code(user, secret),
         signing_in=signing_in,
     )
-    return page, {"Cache-Control": "no-store"}
+    status = 422 if form.errors or form.form_errors else 200
+    return page, status, {"Cache-Control": "no-store"}
 
 
 def _recovery_codes_page(codes: list[str], next_url: str):
@@ -202,15 +221,22 @@ def forgot_password():
     return render_template("auth/forgot_password.html", form=form)
 
 
-def _choose_password(token: str, purpose: str, template: str, done_message: str):
-    """Shared flow of the reset and invitation links: verify the link, set the password."""
+def _choose_password(
+    token: str,
+    purpose: str,
+    set_password: Callable[[User, str], None],
+    template: str,
+    done_message: str,
+):
+    """Shared flow of the reset and invitation links: verify the link, set the password with
+    the given service."""
     try:
         user = services.user_from_account_link(token, purpose)
     except services.AuthError as error:
         return render_template("auth/link_problem.html", message=str(error)), 400
     form = NewPasswordForm()
     if form.validate_on_submit():
-        done, _result = run_service(form, services.change_password, user, form.password.data)
+        done, _result = run_service(form, set_password, user, form.password.data)
         if done:
             flash(done_message, "success")
             return redirect(url_for("auth.login"))
@@ -225,6 +251,7 @@ def reset_password(token: str):
     return _choose_password(
         token,
         services.RESET_PURPOSE,
+        services.reset_password,
         "auth/reset_password.html",
         _("Your password has been changed. You can sign in now."),
     )
@@ -238,6 +265,7 @@ def accept_invitation(token: str):
     return _choose_password(
         token,
         services.INVITATION_PURPOSE,
+        services.change_password,
         "auth/accept_invitation.html",
         _("Welcome to Kongres. Your password is set: sign in to start."),
     )
@@ -282,7 +310,8 @@ def _account_page(**forms):
     """The account page with its forms (those given keep their input and errors)."""
     forms.setdefault("profile", ProfileForm(prefix="profile", obj=current_user))
     forms.setdefault("password", ChangePasswordForm(prefix="password"))
-    forms.setdefault("disable", SecondFactorForm(prefix="disable"))
+    forms.setdefault("codes", CurrentPasswordForm(prefix="codes"))
+    forms.setdefault("disable", DisableTwoFactorForm(prefix="disable"))
     recovery_left = (
         two_factor.unused_recovery_codes(current_user) if current_user.has_two_factor else 0
     )
@@ -297,7 +326,7 @@ def end_other_sessions():
     """Log out everywhere: every other session of the account ends; this one stays."""
     form = ActionForm()
     if form.validate_on_submit():
-        services.end_all_sessions(current_user)
+        services.log_out_everywhere(current_user)
         db.session.commit()
         sessions.keep_current_session(current_user)
         flash(_("You are signed out everywhere else."), "success")
@@ -306,28 +335,46 @@ def end_other_sessions():
 
 @bp.post("/account/recovery-codes")
 @allow(SIGNED_IN)
+@limiter.limit(configured_limit("LOGIN_RATE_LIMIT"), methods=["POST"])
 def regenerate_recovery_codes():
-    """Ten new recovery codes, shown once; the old ones stop working."""
-    form = ActionForm()
+    """Ten new recovery codes, shown once, after the current password; the old ones stop
+    working."""
+    form = CurrentPasswordForm(prefix="codes")
     if form.validate_on_submit():
-        done, codes = run_service(form, two_factor.regenerate_recovery_codes, current_user)
+        done, codes = run_service(
+            form,
+            two_factor.regenerate_recovery_codes,
+            current_user,
+            password=form.current_password.data,
+            address=_client_address(),
+        )
         if done:
             return _recovery_codes_page(codes, url_for("auth.account"))
-        flash(" ".join(form.form_errors), "error")
-    return redirect(url_for("auth.account"))
+    return _account_page(codes=form), 422
 
 
 @bp.post("/account/two-factor/disable")
 @allow(SIGNED_IN)
+@limiter.limit(configured_limit("LOGIN_RATE_LIMIT"), methods=["POST"])
 def disable_two_factor():
-    """Turn one's own second factor off (only where the role does not need one)."""
-    form = SecondFactorForm(prefix="disable")
+    """Turn one's own second factor off (only where the role does not need one), after the
+    current password and a code; every other session ends."""
+    form = DisableTwoFactorForm(prefix="disable")
     if form.validate_on_submit():
         done, _result = run_service(
-            form, two_factor.disable_own_two_factor, current_user, form.code.data
+            form,
+            two_factor.disable_own_two_factor,
+            current_user,
+            form.code.data,
+            password=form.current_password.data,
+            address=_client_address(),
         )
         if done:
-            flash(_("Two-factor sign-in is turned off."), "success")
+            sessions.keep_current_session(current_user)
+            flash(
+                _("Two-factor sign-in is turned off. Your other sessions are signed out."),
+                "success",
+            )
             return redirect(url_for("auth.account"))
     return _account_page(disable=form), 422
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+import pyotp
 import pytest
 from sqlalchemy import select
 
@@ -28,7 +29,7 @@ from app.registration.models import Registration, RegistrationType
 from tests.agreements.factories import agreement_details, make_partner, make_scope_area, pdf_bytes
 from tests.badges.factories import make_badge
 from tests.checkin.factories import make_device
-from tests.conftest import TEST_PASSWORD
+from tests.conftest import TEST_PASSWORD, next_totp_code
 from tests.payments.paid_payments import awaiting, paid_payment, sign_in_delegate
 from tests.registration.factories import make_event, make_registration, make_type, visa_details
 
@@ -118,6 +119,109 @@ def test_role_changes_and_deactivation_are_recorded(app, client, auth, make_user
     )
     assert changed.details == {"roles": [["organiser"], ["gate_staff", "organiser"]]}
     assert _only(app, "auth.deactivated").target_id == str(other.id)
+
+
+NEW_PASSWORD = "a-brand-new-passphrase"
+
+
+def _own(entry: AuditEntry, user: User) -> None:
+    """The entry is the user's own action on their own account, with no details."""
+    assert (entry.actor_id, entry.target_type, entry.target_id) == (user.id, "user", str(user.id))
+    assert entry.details in (None, {})
+
+
+def test_password_changes_and_log_out_everywhere_are_recorded(app, client, auth, mailbox):
+    user = auth.login_as(Role.ORGANISER)
+    changed = client.post(
+        "/account",
+        data={
+            "password-current_password": TEST_PASSWORD,
+            "password-password": NEW_PASSWORD,
+            "password-confirm": NEW_PASSWORD,
+        },
+    )
+    assert changed.status_code == 302
+    assert client.post("/account/sessions/end").status_code == 302
+    _own(_only(app, "auth.password_changed"), user)
+    _own(_only(app, "auth.sessions_ended"), user)
+
+    auth.logout()
+    assert client.post("/password/forgot", data={"email": user.email}).status_code == 302
+    body = mailbox.wait_for(1)[0].get_payload(decode=True).decode()
+    path = "/" + re.search(r"https?://\S+/password/reset/\S+", body).group(0).split("/", 3)[3]
+    new = {"password": TEST_PASSWORD, "confirm": TEST_PASSWORD}
+    assert client.post(path, data=new).status_code == 302
+    reset = _only(app, "auth.password_reset")
+    _own(reset, user)
+    assert reset.ip_address == "127.0.0.1"
+
+
+def test_second_factor_changes_are_recorded(app, client, auth):
+    delegate = auth.login_as(Role.DELEGATE)
+    page = client.get("/account/two-factor").get_data(as_text=True)
+    secret = re.search(r'<code class="totp-secret">([A-Z2-7]+)</code>', page).group(1)
+    enrolment = {"current_password": TEST_PASSWORD, "code": pyotp.TOTP(secret).now()}
+    assert client.post("/account/two-factor", data=enrolment).status_code == 200
+    password = {"codes-current_password": TEST_PASSWORD}
+    assert client.post("/account/recovery-codes", data=password).status_code == 200
+    disable = {
+        "disable-current_password": TEST_PASSWORD,
+        "disable-code": next_totp_code(app, delegate.email),
+    }
+    assert client.post("/account/two-factor/disable", data=disable).status_code == 302
+    for action in (
+        "auth.two_factor_enabled",
+        "auth.recovery_codes_regenerated",
+        "auth.two_factor_disabled",
+    ):
+        _own(_only(app, action), delegate)
+
+
+def test_enrolment_while_signing_in_is_recorded(app, client, make_user):
+    admin = make_user(roles=[Role.ADMIN], two_factor=False)
+    client.post("/login", data={"email": admin.email, "password": TEST_PASSWORD})
+    page = client.get("/account/two-factor").get_data(as_text=True)
+    secret = re.search(r'<code class="totp-secret">([A-Z2-7]+)</code>', page).group(1)
+    assert (
+        client.post("/account/two-factor", data={"code": pyotp.TOTP(secret).now()}).status_code
+        == 200
+    )
+    _own(_only(app, "auth.two_factor_enabled"), admin)
+
+
+def test_a_wrong_password_for_new_recovery_codes_leaves_no_entry(app, client, auth):
+    auth.login_as(Role.ORGANISER)
+    refused = client.post("/account/recovery-codes", data={"codes-current_password": "wrong"})
+    assert refused.status_code == 422
+    assert [entry.action for entry in _logged(app)] == ["auth.login"]
+
+
+def test_a_second_factor_reset_and_a_staff_invitation_are_recorded(
+    app, client, auth, make_user, mailbox
+):
+    admin = auth.login_as(Role.ADMIN)
+    organiser = make_user(roles=[Role.ORGANISER], name="Putu Sari")
+    reset = client.post(f"/staff/{organiser.id}/two-factor/reset", data={"confirm": "y"})
+    assert reset.status_code == 302
+    entry = _only(app, "auth.two_factor_reset")
+    assert (entry.actor_id, entry.target_id, entry.target_label) == (
+        admin.id,
+        str(organiser.id),
+        "Putu Sari",
+    )
+
+    invitation = {
+        "email": "clerk@wcpp2026.example",
+        "name": "Made Clerk",
+        "language": "id",
+        "roles": ["gate_staff", "registry_officer"],
+    }
+    assert client.post("/staff/invite", data=invitation).status_code == 302
+    mailbox.wait_for(1)
+    invited = _only(app, "auth.staff_invited")
+    assert (invited.actor_id, invited.target_label) == (admin.id, "Made Clerk")
+    # The roles granted, and nothing from the emailed link.
+    assert invited.details == {"roles": ["gate_staff", "registry_officer"]}
 
 
 def test_a_refused_request_leaves_no_entry(app, client, auth):

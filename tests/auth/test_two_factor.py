@@ -10,7 +10,7 @@ import pytest
 
 from app.auth.access import PUBLIC
 from app.auth.models import Role, User
-from app.auth.two_factor import regenerate_recovery_codes, totp_secret
+from app.auth.two_factor import replace_recovery_codes, totp_secret
 from app.crypto import decrypt_secret
 from app.extensions import db
 from tests.conftest import TEST_PASSWORD, next_totp_code
@@ -38,7 +38,7 @@ def _stored(app, user_id: int) -> User:
 
 def _recovery_codes(app, user) -> list[str]:
     with app.test_request_context():
-        codes = regenerate_recovery_codes(db.session.get(User, user.id))
+        codes = replace_recovery_codes(db.session.get(User, user.id))
         db.session.commit()
     return codes
 
@@ -179,7 +179,10 @@ def test_a_delegate_may_turn_two_factor_on_and_off(app, client, auth):
     assert "Set up two-factor sign-in" in account
     page = client.get("/account/two-factor").get_data(as_text=True)
     secret = re.search(r'<code class="totp-secret">([A-Z2-7]+)</code>', page).group(1)
-    done = client.post("/account/two-factor", data={"code": pyotp.TOTP(secret).now()})
+    code = pyotp.TOTP(secret).now()
+    done = client.post(
+        "/account/two-factor", data={"current_password": TEST_PASSWORD, "code": code}
+    )
     recovery = re.findall(r"<li><code>([a-z0-9-]{11})</code></li>", done.get_data(as_text=True))
     assert len(recovery) == 10
     client.post("/logout")
@@ -188,10 +191,13 @@ def test_a_delegate_may_turn_two_factor_on_and_off(app, client, auth):
     assert response.location == "/login/code"
     assert auth.login(delegate.email).status_code == 302
 
-    refused = client.post("/account/two-factor/disable", data={"disable-code": "999999"})
+    password = {"disable-current_password": TEST_PASSWORD}
+    refused = client.post(
+        "/account/two-factor/disable", data={**password, "disable-code": "999999"}
+    )
     assert refused.status_code == 422
     assert _stored(app, delegate.id).has_two_factor
-    off = client.post("/account/two-factor/disable", data={"disable-code": recovery[0]})
+    off = client.post("/account/two-factor/disable", data={**password, "disable-code": recovery[0]})
     assert off.status_code == 302
     assert not _stored(app, delegate.id).has_two_factor
 
@@ -200,7 +206,10 @@ def test_an_organiser_cannot_turn_their_second_factor_off(app, client, auth):
     organiser = auth.login_as(Role.ORGANISER)
     assert "Turn two-factor sign-in off" not in client.get("/account").get_data(as_text=True)
     code = next_totp_code(app, organiser.email)
-    refused = client.post("/account/two-factor/disable", data={"disable-code": code})
+    refused = client.post(
+        "/account/two-factor/disable",
+        data={"disable-current_password": TEST_PASSWORD, "disable-code": code},
+    )
     assert "cannot be turned off" in refused.get_data(as_text=True)
     assert _stored(app, organiser.id).has_two_factor
 
@@ -208,7 +217,10 @@ def test_an_organiser_cannot_turn_their_second_factor_off(app, client, auth):
 def test_new_recovery_codes_replace_the_old_ones(app, client, auth):
     organiser = auth.login_as(Role.ORGANISER)
     [old, *_rest] = _recovery_codes(app, organiser)
-    page = client.post("/account/recovery-codes").get_data(as_text=True)
+    response = client.post(
+        "/account/recovery-codes", data={"codes-current_password": TEST_PASSWORD}
+    )
+    page = response.get_data(as_text=True)
     fresh = re.findall(r"<li><code>([a-z0-9]{5}-[a-z0-9]{5})</code></li>", page)
     assert len(fresh) == 10
     assert old not in fresh
