@@ -187,12 +187,10 @@ def update_profile(user: User, *, name: str, language: str) -> None:
     db.session.flush()
 
 
-def change_own_password(user: User, *, current: str, new: str) -> None:
-    """A signed-in user's password change, which needs the current password."""
-    if not verify_password(user.password_hash, current):
-        raise AuthError(
-            _l("This is not your current password."), "wrong_password", field="current_password"
-        )
+def change_own_password(user: User, *, current: str, new: str, address: str) -> None:
+    """A signed-in user's password change, which needs the current password (a wrong one
+    counts as a failed sign-in: a stolen session must not be a way to guess it)."""
+    confirm_current_password(user, current, address=address)
     change_password(user, new)
     audit.record("auth.password_changed", actor=user, target=user)
 

@@ -295,6 +295,7 @@ def account():
             current_user,
             current=password.current_password.data,
             new=password.password.data,
+            address=_client_address(),
         )
         if done:
             # Every other session ends with the old password; this one carries on.

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from app.auth.models import RecoveryCode, Role, SignInThrottle, User
+from app.auth.passwords import verify_password
 from app.extensions import db
 from tests.auth.test_sessions import _stolen_copy
 from tests.conftest import TEST_PASSWORD, AuthActions, next_totp_code
@@ -158,3 +159,25 @@ def test_the_forms_share_the_sign_in_rate_limit(make_app, make_user, path):
     assert refused.status_code == 429
     # Reading the account page is not limited: only sending the forms is.
     assert client.get("/account").status_code == 200
+
+
+def test_a_wrong_current_password_on_a_password_change_counts_as_a_failed_sign_in(
+    app, client, auth
+):
+    user = auth.login_as(Role.DELEGATE)
+    new = "a-brand-new-passphrase"
+    attempt = {
+        "password-current_password": WRONG,
+        "password-password": new,
+        "password-confirm": new,
+    }
+    for _ in range(5):
+        refused = client.post("/account", data=attempt)
+        assert "This is not your current password." in refused.get_data(as_text=True)
+    assert _failures(app) == [5, 5]
+    # The right password now waits too: a stolen session cannot keep guessing.
+    delayed = client.post("/account", data={**attempt, "password-current_password": TEST_PASSWORD})
+    assert "Too many failed attempts." in delayed.get_data(as_text=True)
+    with app.app_context():
+        assert verify_password(db.session.get(User, user.id).password_hash, TEST_PASSWORD)
+        db.session.remove()
