@@ -196,9 +196,11 @@ def _echo_manifest(manifest: backup.Manifest) -> None:
         )
     )
     for name, rows in sorted(manifest.counts.items()):
-        click.echo(f"  {name:<34} {rows:>8} {ngettext('row', 'rows', rows)}")
+        unit = ngettext("row", "rows", rows)
+        click.echo(f"  {name:<34} {rows:>8} {unit}")
     for name, count in sorted(manifest.files.items()):
-        click.echo(f"  files/{name:<28} {count:>8} {ngettext('file', 'files', count)}")
+        unit = ngettext("file", "files", count)
+        click.echo(f"  files/{name:<28} {count:>8} {unit}")
 
 
 @kongres_group.command("backup")
