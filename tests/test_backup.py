@@ -291,3 +291,33 @@ def test_a_restore_whose_rows_differ_from_the_backups_says_what_it_replaced(
     assert fingerprint(restored_app) == fingerprint(app)
     assert stored_files(restored_app) == stored_files(app)
     assert _leftovers(restored_app) == []
+
+
+def test_backup_and_restore_speak_the_cli_language(
+    app, congress, make_app, scratch_url, tmp_path, monkeypatch
+):
+    archive = tmp_path / "kongres.tar.gz"
+    instance = tmp_path / "restored-id"
+    indonesian = make_app(
+        SQLALCHEMY_DATABASE_URI=scratch_url,
+        INSTANCE_PATH=str(instance),
+        UPLOAD_DIR=str(instance / "uploads"),
+        CLI_LANGUAGE="id",
+    )
+    monkeypatch.setitem(app.config, "CLI_LANGUAGE", "id")
+    made = run(app, "backup", str(archive))
+    assert made.exit_code == 0, made.output
+    assert f"Cadangan ditulis ke {archive}." in made.output
+    assert "Revisi skema " in made.output
+    assert "Backup written" not in made.output
+
+    restored = run(indonesian, "restore", str(archive))
+    assert restored.exit_code == 0, restored.output
+    assert "setiap tabel memuat baris yang tercantum dalam cadangan" in restored.output
+    assert " baris\n" in restored.output
+    assert " berkas\n" in restored.output
+    assert " row" not in restored.output
+
+    refused = run(indonesian, "restore", str(archive))
+    assert refused.exit_code == 1
+    assert "Basis data tidak kosong" in refused.output
