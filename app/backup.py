@@ -6,6 +6,10 @@ files per folder), the database (`database.pgdump`, pg_dump's custom format, or
 (uploads, job results, speaker photos). The rows counted are those of the dump itself: on
 PostgreSQL pg_dump runs in the snapshot the counts were taken in; on SQLite they are counted
 in the copy.
+
+A restore copies the archive's files beside the live folders first, then replaces the database
+(pg_restore in one transaction, or SQLite's backup API), then swaps the folders by renaming: a
+failure before the swap leaves the database and the files as they were.
 """
 
 from __future__ import annotations
@@ -55,7 +59,9 @@ CLIENT_TIMEOUT = 3600
 
 
 class BackupError(DomainError):
-    """A backup or restore was refused or failed; nothing was changed."""
+    """A backup or restore was refused or failed. Nothing was changed unless the message says
+    what was: a restore failing after it replaced the database (its row counts differ from the
+    backup's, "count_mismatch"; or the stored files could not be swapped in, "files_failed")."""
 
     status_code = 409
 
@@ -248,12 +254,17 @@ def _engine_on(path: Path) -> Iterator[Connection]:
         engine.dispose()
 
 
-def _copy_sqlite(source: Path, destination: Path) -> None:
-    """Copy a live SQLite database page by page (a consistent copy, whatever else writes)."""
+def _copy_sqlite(source: Path, destination: Path, code: str) -> None:
+    """Copy a live SQLite database page by page (a consistent copy, whatever else writes); a
+    failure (a file that is no database, a disk that is full) becomes a BackupError."""
     source_db = sqlite3.connect(source)
     destination_db = sqlite3.connect(destination)
     try:
         source_db.backup(destination_db)
+    except sqlite3.Error as error:
+        raise BackupError(
+            _("SQLite could not copy the database: %(message)s", message=str(error)), code
+        ) from error
     finally:
         destination_db.close()
         source_db.close()
@@ -261,7 +272,7 @@ def _copy_sqlite(source: Path, destination: Path) -> None:
 
 def _dump_sqlite(destination: Path) -> tuple[str | None, dict[str, int]]:
     """Copy the database into a file; the revision and counts read from the copy."""
-    _copy_sqlite(_sqlite_file(), destination)
+    _copy_sqlite(_sqlite_file(), destination, "dump_failed")
     with _engine_on(destination) as connection:
         return _schema_revision(connection), table_counts(connection)
 
@@ -398,33 +409,91 @@ def restore_backup(path: Path, *, force: bool = False) -> Manifest:
                 ),
                 "not_empty",
             )
-        # Pooled connections would hold locks on (or a stale view of) the replaced database.
-        db.session.remove()
-        db.engine.dispose()
-        if kind == "postgresql":
-            _restore_postgres(unpacked / POSTGRES_DUMP_NAME)
-        else:
-            _copy_sqlite(unpacked / SQLITE_COPY_NAME, _sqlite_file())
-        db.engine.dispose()
-        _restore_files(unpacked / FILES_PREFIX)
+        # Copied beside their folders before the database is touched: a failure up to the
+        # swap (a full disk, a dump pg_restore refuses) leaves the database and files as they were.
+        with _staged_files(unpacked / FILES_PREFIX) as staged:
+            # Pooled connections would hold locks on (or a stale view of) the replaced database.
+            db.session.remove()
+            db.engine.dispose()
+            if kind == "postgresql":
+                _restore_postgres(unpacked / POSTGRES_DUMP_NAME)
+            else:
+                _copy_sqlite(unpacked / SQLITE_COPY_NAME, _sqlite_file(), "restore_failed")
+            db.engine.dispose()
+            _swap_in(staged)
     restored = _current_counts()
-    if restored != manifest.counts:
+    differing = sorted(
+        name
+        for name in restored.keys() | manifest.counts.keys()
+        if restored.get(name) != manifest.counts.get(name)
+    )
+    if differing:
         raise BackupError(
-            _("The restored database does not hold the rows the backup lists."), "count_mismatch"
+            _(
+                "The database and the stored files were replaced by the backup's, but the "
+                "restored database does not hold the rows the backup lists (%(tables)s differ). "
+                "Restore the backup again with --force, or another backup.",
+                tables=", ".join(differing[:5]) + ("…" if len(differing) > 5 else ""),
+            ),
+            "count_mismatch",
         )
     return manifest
 
 
-def _restore_files(unpacked: Path) -> None:
-    """Replace each folder of stored files by the archive's copy of it."""
-    for name, folder in file_folders().items():
-        if folder.is_dir():
-            shutil.rmtree(folder)
-        source = unpacked / name
-        if source.is_dir():
-            shutil.copytree(source, folder)
-        else:
-            folder.mkdir(parents=True, exist_ok=True)
+@contextmanager
+def _staged_files(unpacked: Path) -> Iterator[dict[Path, Path]]:
+    """Copy the archive's folders of stored files into new folders beside the live ones (same
+    file system, so that a rename can swap them); yields live folder -> staged copy. Staged
+    copies still there afterwards (a failure before the swap) are removed."""
+    staged: dict[Path, Path] = {}
+    try:
+        try:
+            for name, linked in file_folders().items():
+                # A folder linked elsewhere (another disk) is staged and swapped where it is.
+                folder = linked.resolve()
+                folder.parent.mkdir(parents=True, exist_ok=True)
+                copy = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}-restored-"))
+                staged[folder] = copy
+                if folder.is_dir():
+                    shutil.copymode(folder, copy)  # mkdtemp's folder is the owner's alone
+                source = unpacked / name
+                if source.is_dir():
+                    shutil.copytree(source, copy, dirs_exist_ok=True)
+        except OSError as error:
+            raise BackupError(
+                _(
+                    "The backup's stored files could not be copied (%(message)s); nothing was "
+                    "changed.",
+                    message=str(error),
+                ),
+                "files_failed",
+            ) from error
+        yield staged
+    finally:
+        for copy in staged.values():
+            shutil.rmtree(copy, ignore_errors=True)
+
+
+def _swap_in(staged: dict[Path, Path]) -> None:
+    """Put each staged copy in its live folder's place by renaming, then delete the old one.
+    Runs once the database is replaced, which a failure here says."""
+    for folder, copy in staged.items():
+        retired = folder.with_name(f".{folder.name}-retired-{copy.name.rsplit('-', 1)[-1]}")
+        try:
+            if folder.exists():
+                folder.rename(retired)
+            copy.rename(folder)
+        except OSError as error:
+            raise BackupError(
+                _(
+                    "The database was replaced by the backup's, but the stored files in "
+                    "%(folder)s could not be (%(message)s); restore the backup again with --force.",
+                    folder=folder,
+                    message=str(error),
+                ),
+                "files_failed",
+            ) from error
+        shutil.rmtree(retired, ignore_errors=True)
 
 
 def needs_upgrade(manifest: Manifest) -> bool:

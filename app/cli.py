@@ -8,6 +8,8 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
+from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from app import backup
 from app.agreements.reminders import send_reminder_digests
@@ -136,12 +138,23 @@ def audit_verify_command() -> None:
     broken = status.broken_at
     if broken is not None:
         # Commands speak CLI_LANGUAGE; the reason is the same text the admin page shows.
-        raise click.ClickException(
-            f"Audit chain broken at entry {broken.position}"
-            + (f" (row id {broken.entry_id})" if broken.entry_id is not None else "")
-            + f": {broken.reason_label}."
-        )
-    click.echo(f"{status.entries} entries, chain intact.")
+        if broken.entry_id is None:
+            message = _(
+                "Audit chain broken at entry %(position)s: %(reason)s.",
+                position=broken.position,
+                reason=broken.reason_label,
+            )
+        else:
+            message = _(
+                "Audit chain broken at entry %(position)s (row id %(entry_id)s): %(reason)s.",
+                position=broken.position,
+                entry_id=broken.entry_id,
+                reason=broken.reason_label,
+            )
+        raise click.ClickException(message)
+    click.echo(
+        ngettext("%(num)d entry, chain intact.", "%(num)d entries, chain intact.", status.entries)
+    )
 
 
 @kongres_group.command("stripe-dev-setup")
@@ -172,15 +185,22 @@ def stripe_dev_setup_command(webhook_url: str | None) -> None:
 
 
 def _echo_manifest(manifest: backup.Manifest) -> None:
-    """Print what a backup holds: its schema revision, rows per table and files per folder."""
+    """Print what a backup holds (in CLI_LANGUAGE): its schema revision, rows per table and
+    files per folder."""
     click.echo(
-        f"Schema revision {manifest.schema_revision}, made {manifest.created_at} "
-        f"from {manifest.database}."
+        _(
+            "Schema revision %(revision)s, made %(made)s from %(database)s.",
+            revision=manifest.schema_revision,
+            made=manifest.created_at,
+            database=manifest.database,
+        )
     )
     for name, rows in sorted(manifest.counts.items()):
-        click.echo(f"  {name:<34} {rows:>8} row(s)")
+        unit = ngettext("row", "rows", rows)
+        click.echo(f"  {name:<34} {rows:>8} {unit}")
     for name, count in sorted(manifest.files.items()):
-        click.echo(f"  files/{name:<28} {count:>8} file(s)")
+        unit = ngettext("file", "files", count)
+        click.echo(f"  files/{name:<28} {count:>8} {unit}")
 
 
 @kongres_group.command("backup")
@@ -192,7 +212,7 @@ def backup_command(path: Path) -> None:
         manifest = backup.create_backup(path)
     except backup.BackupError as error:
         raise click.ClickException(str(error)) from error
-    click.echo(f"Backup written to {path}.")
+    click.echo(_("Backup written to %(path)s.", path=path))
     _echo_manifest(manifest)
 
 
@@ -208,7 +228,7 @@ def restore_command(path: Path, force: bool) -> None:
         manifest = backup.restore_backup(path, force=force)
     except backup.BackupError as error:
         raise click.ClickException(str(error)) from error
-    click.echo(f"Restored {path}; every table holds the rows the backup lists:")
+    click.echo(_("Restored %(path)s; every table holds the rows the backup lists:", path=path))
     _echo_manifest(manifest)
     if backup.needs_upgrade(manifest):
-        click.echo("This backup predates the code's schema: run `flask db upgrade` now.")
+        click.echo(_("This backup predates the code's schema: run `flask db upgrade` now."))

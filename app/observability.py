@@ -7,6 +7,10 @@ the request. With LOG_FORMAT=json each line is one JSON object; with "text" a re
 
 Logging is process-wide, so the last application created decides the format (one per process
 in production; tests create several).
+
+Paths are logged through `loggable_path`, which hides the secrets some URLs carry (invitation,
+password-reset and confirmation tokens, private calendar feeds, visa verification codes): a log
+is read by more people than those links were sent to.
 """
 
 from __future__ import annotations
@@ -19,10 +23,13 @@ import time
 import uuid
 from datetime import UTC, datetime
 from typing import IO, Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 
-from flask import Flask, Response, g, has_request_context, request
+from flask import Flask, Response, current_app, g, has_request_context, request
 from flask.logging import default_handler
 from sqlalchemy import inspect
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.routing import BuildError, RequestRedirect
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # An incoming id is used only when it looks like one (nginx's $request_id is 32 hex digits;
@@ -41,7 +48,59 @@ REQUEST_FIELDS = (
     "remote_addr",
 )
 
+# What a secret URL argument's value is logged as.
+REDACTED = "[redacted]"
+
 access_log = logging.getLogger(ACCESS_LOGGER)
+
+
+def _is_secret_argument(name: str) -> bool:
+    """Whether a URL argument holds a secret: any token, and verification codes ("code")."""
+    return "token" in name or name == "code"
+
+
+def loggable_path(path: str) -> str:
+    """The path with the value of each secret URL argument of the route it matches replaced
+    by "[redacted]"; a path no route matches, or one without secrets, is returned as it is."""
+    adapter = current_app.url_map.bind("")
+    try:
+        try:
+            endpoint, values = adapter.match(path, method="GET")
+            method = "GET"
+        except MethodNotAllowed as refused:
+            # A route taking only POST (say) still hides its token.
+            method = sorted(refused.valid_methods or ["GET"])[0]
+            endpoint, values = adapter.match(path, method=method)
+    except (NotFound, MethodNotAllowed, RequestRedirect):
+        return path
+    if not any(_is_secret_argument(name) for name in values):
+        return path
+    hidden = {
+        name: REDACTED if _is_secret_argument(name) else value for name, value in values.items()
+    }
+    try:
+        built = adapter.build(endpoint, hidden, method=method)
+    except BuildError:
+        # Never the secret: a log line without its path is better than one with it.
+        return REDACTED
+    # Built quoted, as a URL; logged unquoted, as request.path is.
+    return unquote(built)
+
+
+def loggable_url(url: str) -> str:
+    """A URL someone else reported (a CSP report's page or blocked resource) fit for a log:
+    its path passed through loggable_path, its query string and fragment dropped (either may
+    carry a secret). Keywords such as "inline" or "eval" pass unchanged."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # such as an unbalanced "[" in the host
+        return REDACTED
+    path = parts.path
+    if path.startswith("/"):
+        decoded = unquote(path)
+        hidden = loggable_path(decoded)
+        path = path if hidden == decoded else hidden  # left as reported unless redacted
+    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
 
 
 def request_id() -> str | None:
@@ -64,7 +123,7 @@ def _finish_request(response: Response) -> Response:
     access_log.info(
         "%s %s %s %sms",
         request.method,
-        request.path,
+        loggable_path(request.path),
         response.status_code,
         duration_ms,
         extra={"status": response.status_code, "duration_ms": duration_ms},
@@ -92,7 +151,7 @@ class RequestContextFilter(logging.Filter):
         details = {
             "request_id": request_id(),
             "method": request.method if inside else None,
-            "path": request.path if inside else None,
+            "path": loggable_path(request.path) if inside else None,
             "user_id": _signed_in_user_id() if inside else None,
             "remote_addr": request.remote_addr if inside else None,
         }

@@ -221,3 +221,103 @@ def test_backup_never_overwrites_a_file(app, tmp_path):
     refused = run(app, "backup", str(tmp_path / "nowhere" / "kongres.tar.gz"))
     assert refused.exit_code == 1
     assert "does not exist" in refused.output
+
+
+def _with_member(archive: Path, destination: Path, name: str, content: bytes) -> Path:
+    """A copy of an archive with one member's content replaced."""
+    with tarfile.open(archive) as source, tarfile.open(destination, "w:gz") as copy:
+        for member in source.getmembers():
+            data = source.extractfile(member).read()
+            if member.name == name:
+                data = content
+                member.size = len(data)
+            copy.addfile(member, io.BytesIO(data))
+    return destination
+
+
+def _leftovers(application: Flask) -> list[Path]:
+    """Staged or retired folders a restore left beside the stored files' folders."""
+    parents = {Path(application.config["UPLOAD_DIR"]).parent, Path(application.instance_path)}
+    return sorted(
+        path
+        for parent in parents
+        if parent.is_dir()
+        for path in parent.iterdir()
+        if "-restored-" in path.name or "-retired-" in path.name
+    )
+
+
+def test_a_restore_that_fails_leaves_the_database_and_the_files_as_they_were(
+    app, congress, restored_app, tmp_path
+):
+    archive = tmp_path / "kongres.tar.gz"
+    assert run(app, "backup", str(archive)).exit_code == 0
+    assert run(restored_app, "restore", str(archive)).exit_code == 0
+    with restored_app.app_context():
+        _db.session.execute(update(User).values(name="Somebody Else"))
+        _db.session.commit()
+    newer_upload = Path(restored_app.config["UPLOAD_DIR"]) / "agreements" / "cd" / "pks.pdf"
+    newer_upload.parent.mkdir(parents=True)
+    newer_upload.write_bytes(b"%PDF-1.7 PKS")
+    database_before, files_before = fingerprint(restored_app), stored_files(restored_app)
+    dump_name = "database.pgdump" if on_postgres() else "database.sqlite"
+    broken = _with_member(archive, tmp_path / "broken.tar.gz", dump_name, b"not a dump" * 100)
+
+    refused = run(restored_app, "restore", str(broken), "--force")
+
+    assert refused.exit_code == 1
+    assert "Traceback" not in refused.output
+    assert ("pg_restore failed" if on_postgres() else "SQLite could not copy") in refused.output
+    assert fingerprint(restored_app) == database_before
+    assert stored_files(restored_app) == files_before
+    assert _leftovers(restored_app) == []
+
+
+def test_a_restore_whose_rows_differ_from_the_backups_says_what_it_replaced(
+    app, congress, restored_app, tmp_path
+):
+    archive = tmp_path / "kongres.tar.gz"
+    assert run(app, "backup", str(archive)).exit_code == 0
+    with tarfile.open(archive) as tar:
+        counts = json.load(tar.extractfile("manifest.json"))["counts"]
+    claimed = _rewritten(archive, tmp_path / "claimed.tar.gz", counts={**counts, "users": 10_000})
+
+    result = run(restored_app, "restore", str(claimed))
+
+    assert result.exit_code == 1
+    assert "The database and the stored files were replaced by the backup's" in result.output
+    assert "(users differ)" in result.output
+    # As it says: the backup's rows and files are in place.
+    assert fingerprint(restored_app) == fingerprint(app)
+    assert stored_files(restored_app) == stored_files(app)
+    assert _leftovers(restored_app) == []
+
+
+def test_backup_and_restore_speak_the_cli_language(
+    app, congress, make_app, scratch_url, tmp_path, monkeypatch
+):
+    archive = tmp_path / "kongres.tar.gz"
+    instance = tmp_path / "restored-id"
+    indonesian = make_app(
+        SQLALCHEMY_DATABASE_URI=scratch_url,
+        INSTANCE_PATH=str(instance),
+        UPLOAD_DIR=str(instance / "uploads"),
+        CLI_LANGUAGE="id",
+    )
+    monkeypatch.setitem(app.config, "CLI_LANGUAGE", "id")
+    made = run(app, "backup", str(archive))
+    assert made.exit_code == 0, made.output
+    assert f"Cadangan ditulis ke {archive}." in made.output
+    assert "Revisi skema " in made.output
+    assert "Backup written" not in made.output
+
+    restored = run(indonesian, "restore", str(archive))
+    assert restored.exit_code == 0, restored.output
+    assert "setiap tabel memuat baris yang tercantum dalam cadangan" in restored.output
+    assert " baris\n" in restored.output
+    assert " berkas\n" in restored.output
+    assert " row" not in restored.output
+
+    refused = run(indonesian, "restore", str(archive))
+    assert refused.exit_code == 1
+    assert "Basis data tidak kosong" in refused.output

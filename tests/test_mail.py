@@ -8,10 +8,10 @@ from email import message_from_bytes
 import pytest
 from redis import Redis
 from rq import Queue
-from rq.registry import ScheduledJobRegistry
+from rq.registry import FailedJobRegistry, ScheduledJobRegistry
 
 from app.extensions import db
-from app.mail.services import MAIL_RETRY_INTERVALS, send_email
+from app.mail.services import MAIL_FAILURE_TTL, MAIL_RETRY_INTERVALS, send_email
 from tests.conftest import free_port
 
 
@@ -146,6 +146,31 @@ def test_with_rq_a_refused_message_is_retried_later(app, mailbox, rq_mail, runne
     _run_email_worker(runner)
     [message] = mailbox.wait_for(1)
     assert message["To"] == "wayan@wcpp2026.example"
+
+
+def test_with_rq_a_message_that_failed_for_good_is_dropped_after_a_day(
+    app, mailbox, rq_mail, runner, monkeypatch
+):
+    with app.test_request_context():
+        _send_reset_mail("wayan@wcpp2026.example")
+        db.session.commit()
+    [job_id] = rq_mail.job_ids
+    monkeypatch.setitem(app.config, "MAIL_PORT", free_port())  # the mail server stays down
+    scheduled = ScheduledJobRegistry(queue=rq_mail)
+    failed = FailedJobRegistry(queue=rq_mail)
+    # The first attempt and every retry, each brought forward.
+    for _attempt in range(len(MAIL_RETRY_INTERVALS)):
+        _run_email_worker(runner)
+        assert scheduled.get_job_ids() == [job_id]
+        scheduled.remove(job_id)
+        rq_mail.enqueue_job(rq_mail.fetch_job(job_id))
+    _run_email_worker(runner)
+
+    assert failed.get_job_ids() == [job_id]
+    # The rendered body (its reset link) stays in Redis a day at most, not RQ's default year.
+    remaining = rq_mail.connection.ttl(rq_mail.fetch_job(job_id).key)
+    assert 0 < remaining <= MAIL_FAILURE_TTL == 24 * 3600
+    assert mailbox.messages == []
 
 
 def test_with_the_thread_backend_a_thread_delivers(app, mailbox, monkeypatch):

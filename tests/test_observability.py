@@ -182,3 +182,68 @@ def test_rate_limits_are_read_from_the_environment(monkeypatch, tmp_path):
     config = load_config(tmp_path)
     assert config["SCAN_RATE_LIMIT"] == "1200 per minute"
     assert config["SCAN_BATCH_RATE_LIMIT"] == "10 per minute; 100 per hour"
+
+
+# --- secrets in paths -----------------------------------------------------------------------
+
+SECRET = "s3cr3t-T0ken_value"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "logged"),
+    [
+        ("GET", f"/invitation/{SECRET}", "/invitation/[redacted]"),
+        ("GET", f"/password/reset/{SECRET}", "/password/reset/[redacted]"),
+        ("POST", f"/password/reset/{SECRET}", "/password/reset/[redacted]"),
+        ("GET", f"/register/confirm/{SECRET}", "/register/confirm/[redacted]"),
+        ("GET", f"/register/member/{SECRET}", "/register/member/[redacted]"),
+        ("GET", f"/programme/agenda/{SECRET}.ics", "/programme/agenda/[redacted].ics"),
+        ("GET", f"/visa/verify/{SECRET}", "/visa/verify/[redacted]"),
+    ],
+)
+def test_tokens_in_paths_are_redacted_on_the_access_line(json_app, capsys, method, path, logged):
+    capsys.readouterr()
+    response = json_app.test_client().open(path, method=method, headers={"Accept-Language": "en"})
+
+    stderr = capsys.readouterr().err
+    assert SECRET not in stderr
+    [line] = access_lines(stderr)
+    assert (line["method"], line["path"], line["status"]) == (method, logged, response.status_code)
+
+
+def test_a_path_without_secrets_is_logged_as_it_is(json_app, capsys):
+    capsys.readouterr()
+    json_app.test_client().get("/partners/4711", headers={"Accept-Language": "en"})
+
+    [line] = access_lines(capsys.readouterr().err)
+    assert line["path"] == "/partners/4711"
+
+
+def test_an_error_line_during_a_token_request_carries_the_redacted_path(make_app, capsys):
+    failing = make_app(LOG_FORMAT="json", TESTING=False, PROPAGATE_EXCEPTIONS=False)
+
+    @failing.get("/boom/<token>")
+    @allow(PUBLIC)
+    def boom(token):
+        raise RuntimeError("failed")
+
+    capsys.readouterr()
+    response = failing.test_client().get(f"/boom/{SECRET}")
+
+    assert response.status_code == 500
+    stderr = capsys.readouterr().err
+    assert SECRET not in stderr
+    [error] = [line for line in json_lines(stderr) if line["level"] == "ERROR"]
+    assert error["path"] == "/boom/[redacted]"
+
+
+def test_text_access_lines_redact_tokens_too(make_app, capsys):
+    text_app = make_app(LOG_FORMAT="text")
+    capsys.readouterr()
+
+    text_app.test_client().get(f"/invitation/{SECRET}")
+
+    stderr = capsys.readouterr().err
+    assert SECRET not in stderr
+    [line] = [each for each in stderr.splitlines() if "kongres.access" in each]
+    assert "GET /invitation/[redacted] " in line

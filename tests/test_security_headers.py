@@ -280,3 +280,25 @@ def test_the_report_endpoint_needs_no_csrf_token_but_is_rate_limited(make_app):
 def test_the_report_endpoint_takes_posts_only(client):
     assert client.get("/csp-report").status_code == 405
     assert re.search(r"\bPOST\b", client.get("/csp-report").headers["Allow"])
+
+
+def test_urls_in_reports_lose_their_tokens_and_query_strings(client, caplog):
+    secret = "s3cr3t-T0ken_value"
+    report = {
+        "csp-report": {
+            "document-uri": f"http://127.0.0.1/invitation/{secret}?next=/account#top",
+            "blocked-uri": f"http://127.0.0.1/programme/agenda/{secret}.ics",
+            "source-file": f"https://cdn.example/x.js?key={secret}",
+            "effective-directive": "script-src-elem",
+        }
+    }
+    with caplog.at_level(logging.WARNING):
+        response = client.post(
+            "/csp-report", data=json.dumps(report), content_type="application/csp-report"
+        )
+    assert response.status_code == 204
+    (violation,) = logged_violations(caplog)
+    assert violation["document"] == "http://127.0.0.1/invitation/[redacted]"
+    assert violation["blocked"] == "http://127.0.0.1/programme/agenda/[redacted].ics"
+    assert violation["source"] == "https://cdn.example/x.js"
+    assert secret not in caplog.text

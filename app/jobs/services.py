@@ -18,7 +18,7 @@ must not hold uncommitted writes when it reports (SQLite would wait for them).
 Work nobody follows on a page (delivering an email) needs no Job row: `run_tasks(function,
 [args, ...], queue="email", retry_intervals=(...))` calls a module-level function with plain
 arguments the same three ways, each call as a plain RQ job that RQ retries after the given
-pauses when it raises.
+pauses when it raises (and keeps, once failed for good, for `failure_ttl` seconds).
 """
 
 from __future__ import annotations
@@ -290,10 +290,12 @@ def run_tasks(
     *,
     queue: str,
     retry_intervals: tuple[int, ...] = (),
+    failure_ttl: int | None = None,
 ) -> None:
     """Call a module-level function once per argument tuple (plain, picklable values) in the
     background: inline under JOBS_SYNC (an error raised to the caller); as one RQ job per call
-    on `queue`, each retried alone after each of `retry_intervals` seconds when it raises; else
+    on `queue`, each retried alone after each of `retry_intervals` seconds when it raises, and
+    kept `failure_ttl` seconds once it failed for good (RQ's default, a year, when None); else
     in turn in one daemon thread. When Redis cannot take them they run in a thread here rather
     than being lost."""
     if queue not in QUEUES:
@@ -322,6 +324,7 @@ def run_tasks(
                         args=(path, *args),
                         retry=retry,
                         timeout=RQ_JOB_TIMEOUT,
+                        failure_ttl=failure_ttl,
                     )
                     for args in calls
                 ]

@@ -34,6 +34,9 @@ _OUTBOX_KEY = "kongres_outbox"
 # Seconds an RQ worker waits before trying an undelivered message again (about eight hours
 # in all), so that a mail server outage delays mail instead of losing it.
 MAIL_RETRY_INTERVALS = (30, 120, 600, 1800, 3600, 7200, 14400)
+# Seconds RQ keeps a message that failed for good (a day, to read why), not RQ's default year:
+# a rendered body holds its links, invitation and password-reset tokens included.
+MAIL_FAILURE_TTL = 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,7 @@ def _deliver_after_commit(session: Session) -> None:
                 [(asdict(mail),) for mail in mails],
                 queue="email",
                 retry_intervals=MAIL_RETRY_INTERVALS,
+                failure_ttl=MAIL_FAILURE_TTL,
             )
     except (OSError, smtplib.SMTPException):
         # The data is committed; a mail server outage must not turn it into an error page.

@@ -1,9 +1,11 @@
 """Content-Security-Policy violation reports: the two formats browsers send, read into one
-short record fit for a log line."""
+short record fit for a log line, the URLs in it stripped of secrets (loggable_url)."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from app.observability import loggable_url
 
 # Longer values (a data: URL, a script sample) are cut: a log line stays readable and a
 # hostile page cannot fill the log through its reports.
@@ -37,6 +39,8 @@ KEPT_FIELDS = {
     "sample": "sample",
     "statusCode": "status",
 }
+# Fields holding a URL: the page's may be a token link (an invitation, a password reset).
+URL_FIELDS = frozenset({"documentURL", "blockedURL", "sourceFile"})
 
 
 class InvalidReportError(ValueError):
@@ -55,10 +59,14 @@ def _short(value: Any) -> str | int | None:
 
 
 def _record(body: dict[str, Any]) -> dict[str, str | int]:
-    """One violation in Reporting API names, reduced to the kept fields."""
+    """One violation in Reporting API names, reduced to the kept fields, its URLs made
+    loggable."""
     record = {}
     for name, short_name in KEPT_FIELDS.items():
-        value = _short(body.get(name))
+        value = body.get(name)
+        if name in URL_FIELDS and isinstance(value, str):
+            value = loggable_url(value)
+        value = _short(value)
         if value not in (None, ""):
             record[short_name] = value
     return record

@@ -269,3 +269,20 @@ def test_concurrent_appends_keep_one_unbroken_chain(busy_app):
         positions = list(_db.session.scalars(select(AuditEntry.position)))
         assert sorted(positions) == list(range(1, total + 1))
         assert services.check_chain() == services.ChainStatus(total, None)
+
+
+def test_the_verify_command_speaks_the_cli_language(app, runner, monkeypatch):
+    monkeypatch.setitem(app.config, "CLI_LANGUAGE", "id")
+    with app.app_context():
+        record_entries(3)
+    intact = runner.invoke(args=["kongres", "audit", "verify"])
+    assert intact.exit_code == 0, intact.output
+    assert "3 entri, rantai utuh." in intact.output
+
+    with app.app_context():
+        tamper(2, target_label="Somebody else")
+        entry_id = entries(position=2)[0].id
+    broken = runner.invoke(args=["kongres", "audit", "verify"])
+    assert broken.exit_code == 1
+    assert f"Rantai audit terputus pada entri 2 (id baris {entry_id})" in broken.output
+    assert "chain" not in broken.output

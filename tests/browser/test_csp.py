@@ -37,8 +37,9 @@ def probe_server(make_app) -> Iterator[str]:
     application = make_app()
 
     @application.get("/csp-probe")
+    @application.get("/csp-probe/<token>")  # a token link, as an invitation's
     @allow(PUBLIC)
-    def csp_probe():
+    def csp_probe(token: str | None = None):
         return render_template_string(PROBE_PAGE, injected=INJECTED)
 
     server = make_server("127.0.0.1", free_port(), application, threaded=True)
@@ -54,15 +55,22 @@ def logged_violations(caplog) -> list[dict]:
     return [r.csp_violation for r in caplog.records if hasattr(r, "csp_violation")]
 
 
+SECRET = "s3cr3t-T0ken_value"
+
+
 @pytest.mark.csp_violations_expected
-def test_an_injected_script_is_blocked_and_reported(browser, probe_server, caplog):
+@pytest.mark.parametrize(
+    ("path", "logged"),
+    [("/csp-probe", "/csp-probe"), (f"/csp-probe/{SECRET}?next={SECRET}", "/csp-probe/[redacted]")],
+)
+def test_an_injected_script_is_blocked_and_reported(browser, probe_server, caplog, path, logged):
     context = browser.new_context(base_url=probe_server, locale="en-GB")
     page = context.new_page()
     console: list[str] = []
     page.on("console", lambda message: console.append(message.text))
     try:
         with caplog.at_level(logging.WARNING):
-            page.goto("/csp-probe")
+            page.goto(path)
             page.wait_for_load_state("load")
             assert page.evaluate("document.documentElement.dataset.nonced") == "ran"
             assert page.title() == "probe"  # neither injected script nor handler ran
@@ -73,7 +81,8 @@ def test_an_injected_script_is_blocked_and_reported(browser, probe_server, caplo
         context.close()
     violations = logged_violations(caplog)
     assert len(violations) >= 2, caplog.text
-    assert all(v["document"] == f"{probe_server}/csp-probe" for v in violations)
+    assert all(v["document"] == f"{probe_server}{logged}" for v in violations)
+    assert SECRET not in caplog.text
     assert {v["directive"] for v in violations} >= {"script-src-elem", "script-src-attr"}
     assert {v["blocked"] for v in violations} == {"inline"}
     assert any("Content Security Policy" in text for text in console)

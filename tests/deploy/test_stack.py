@@ -109,6 +109,7 @@ def nginx_site(folder: Path, socket: Path, http_port: int, https_port: int) -> s
         "listen 80;": f"listen 127.0.0.1:{http_port};",
         "listen [::]:443 ssl http2;\n": "",
         "listen [::]:80;\n": "",
+        "/var/log/nginx/kongres-access.log": f"{folder}/kongres-access.log",
     }.items():
         assert production in site, f"deploy/nginx/kongres.conf no longer has {production!r}"
         site = site.replace(production, here)
@@ -387,3 +388,27 @@ def test_the_production_recipe_serves_pages_static_files_and_mail(stack, mailbox
     assert message["Subject"] == "Reset your Kongres password"
     assert f"https://{HOST}/password/reset/" in message.get_payload(decode=True).decode()
     assert email_queue.count == 0
+
+
+def test_nginx_logs_token_addresses_without_their_tokens(stack):
+    browser = Browser(stack)
+    secret = "s3cr3t-T0ken_value"
+
+    for path in (
+        f"/invitation/{secret}?lang=en",
+        f"/password/reset/{secret}",
+        f"/programme/agenda/{secret}.ics",
+        f"/visa/verify/{secret}",
+    ):
+        browser.open(path, headers={"Referer": f"https://{HOST}/register/confirm/{secret}"})
+    browser.open("/healthz?probe=1")
+    stack.stop()  # nginx writes its buffered lines as it stops
+
+    logged = (stack.folder / "kongres-access.log").read_text()
+    assert secret not in logged
+    assert '"GET /invitation/[redacted] HTTP/1.1"' in logged
+    assert '"GET /password/reset/[redacted] HTTP/1.1"' in logged
+    assert '"GET /programme/agenda/[redacted].ics HTTP/1.1"' in logged
+    assert '"GET /visa/verify/[redacted] HTTP/1.1"' in logged
+    assert '"GET /healthz HTTP/1.1" 200' in logged
+    assert secret not in (stack.folder / "gunicorn.log").read_text()
