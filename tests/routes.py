@@ -16,7 +16,7 @@ ROUTE_TABLE: dict[str, tuple[object, dict]] = {
     "events.home": (PUBLIC, {}),
     "health.healthz": (PUBLIC, {}),
     "security.csp_report": (PUBLIC, {}),
-    "i18n.switch_language": (PUBLIC, {"code": "en"}),
+    "i18n.switch_language": (PUBLIC, {"language": "en"}),
     "auth.login": (PUBLIC, {}),
     # Public: the visitor is not signed in yet (half-way, or enrolling a required app).
     "auth.second_factor": (PUBLIC, {}),

@@ -247,3 +247,9 @@ def test_text_access_lines_redact_tokens_too(make_app, capsys):
     assert SECRET not in stderr
     [line] = [each for each in stderr.splitlines() if "kongres.access" in each]
     assert "GET /invitation/[redacted] " in line
+
+
+def test_the_language_switch_is_logged_with_its_language(json_app, capsys):
+    json_app.test_client().get("/language/id")
+    [line] = access_lines(capsys.readouterr().err)
+    assert line["path"] == "/language/id"

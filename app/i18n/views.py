@@ -11,16 +11,16 @@ from app.web import safe_next_url
 bp = Blueprint("i18n", __name__)
 
 
-@bp.get("/language/<code>")
+@bp.get("/language/<language>")
 @allow(PUBLIC)
-def switch_language(code: str):
+def switch_language(language: str):
     """Remember the visitor's language choice and go back where they were."""
-    if not is_supported(code):
+    if not is_supported(language):
         abort(404)
     response = redirect(safe_next_url(request.args.get("next"), url_for("events.home")))
     response.set_cookie(
         LANGUAGE_COOKIE,
-        code,
+        language,
         max_age=LANGUAGE_COOKIE_MAX_AGE,
         httponly=True,  # no script reads it
         samesite="Lax",
