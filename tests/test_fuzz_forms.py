@@ -443,8 +443,9 @@ WRITES_WHEN_SHOWN = {
     # New recovery codes are shown once, on the answering page (and the request is logged).
     "auth.regenerate_recovery_codes": {"recovery_codes", "audit_entries", "sign_in_throttles"},
     # A refused sign-in is counted (growing delays): the form shown again writes its counter.
-    # So is a wrong current password confirming a second-factor change.
+    # So is a wrong current password confirming a second-factor or password change.
     "auth.login": {"sign_in_throttles"},
+    "auth.account": {"sign_in_throttles"},
     "auth.second_factor": {"sign_in_throttles"},
     "auth.two_factor_setup": {"sign_in_throttles"},
     "auth.disable_two_factor": {"sign_in_throttles"},
