@@ -18,6 +18,7 @@ from app.auth.models import RecoveryCode, Role, User
 from app.auth.services import (
     AuthError,
     clear_failed_sign_ins,
+    complete_sign_in,
     confirm_current_password,
     end_all_sessions,
     record_failed_sign_in,
@@ -132,6 +133,14 @@ def confirm_totp_enrolment(user: User, code: str) -> list[str]:
     end_all_sessions(user)
     audit.record("auth.two_factor_enabled", actor=user, target=user)
     return replace_recovery_codes(user)
+
+
+def enrol_during_sign_in(user: User, code: str) -> list[str]:
+    """Turn on the app a role requires, as the last step of signing in; returns fresh
+    recovery codes, and the sign-in is recorded with the enrolment."""
+    codes = confirm_totp_enrolment(user, code)
+    complete_sign_in(user)
+    return codes
 
 
 def enable_two_factor(user: User, code: str, *, password: str, address: str) -> list[str]:

@@ -148,13 +148,11 @@ def two_factor_setup():
         (user, next_url), signing_in = pending, True
     if user.has_two_factor:
         return redirect(url_for("auth.account"))
-    secret = two_factor.begin_totp_enrolment(user)
-    db.session.commit()
     # Signing in, the password was typed a moment ago; on the account page it is asked again.
     form = EnrolTotpForm() if signing_in else EnableTotpForm()
     if form.validate_on_submit():
         if signing_in:
-            done, codes = run_service(form, two_factor.confirm_totp_enrolment, user, form.code.data)
+            done, codes = run_service(form, two_factor.enrol_during_sign_in, user, form.code.data)
         else:
             done, codes = run_service(
                 form,
@@ -166,12 +164,16 @@ def two_factor_setup():
             )
         if done:
             if signing_in:
-                next_url = _finish_sign_in(user, next_url, second_factor=True)
+                sessions.complete_sign_in(user, second_factor=True)
+                next_url = safe_next_url(next_url, _landing_url(user))
             else:
                 # Every other session ended with the change; this one carries on.
                 sessions.keep_current_session(user)
                 sessions.mark_second_factor_done()
             return _recovery_codes_page(codes, next_url)
+    # The secret is made on the first view and kept for the code that will confirm it.
+    secret = two_factor.begin_totp_enrolment(user)
+    db.session.commit()
     page = render_template(
         "auth/two_factor_setup.html",
         form=form,

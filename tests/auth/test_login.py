@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+
+import pyotp
 from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.orm import Session
 
@@ -129,4 +132,15 @@ def test_each_sign_in_step_commits_once(client, make_user):
     )
     code = next_totp_code(client.application, organiser.email)
     assert _commits_during(lambda: client.post("/login/code", data={"code": code})) == 1
+    assert client.get("/account").status_code == 200
+
+
+def test_enrolling_at_sign_in_commits_once(client, make_user):
+    registry_officer = make_user(roles=[Role.REGISTRY_OFFICER], two_factor=False)
+    client.post("/login", data={"email": registry_officer.email, "password": TEST_PASSWORD})
+    page = client.get("/account/two-factor").get_data(as_text=True)
+    secret = re.search(r"<code[^>]*>([A-Z2-7 ]+)</code>", page)[1].replace(" ", "")
+    code = pyotp.TOTP(secret).now()
+    enrol = lambda: client.post("/account/two-factor", data={"code": code})  # noqa: E731
+    assert _commits_during(enrol) == 1
     assert client.get("/account").status_code == 200
