@@ -27,6 +27,7 @@ from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from werkzeug.serving import make_server
 
 from app import create_app
@@ -339,14 +340,32 @@ def _clean_database(app: Flask) -> Iterator[None]:
     with app.app_context():
         _db.session.remove()
         tables = list(reversed(_db.metadata.sorted_tables))
-        with _db.engine.begin() as connection:
-            if connection.dialect.name == "postgresql":
-                names = ", ".join(f'"{table.name}"' for table in tables)
-                connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-            else:
-                for table in tables:
-                    connection.execute(table.delete())
+        # A browser test's page may still have a request in flight on the live server (the
+        # scanner polls and uploads by itself): PostgreSQL may then pick the TRUNCATE as a
+        # deadlock's victim, and a moment later it goes through.
+        for attempt in range(CLEAN_ATTEMPTS):
+            try:
+                _empty_tables(tables)
+                break
+            except OperationalError:
+                if attempt == CLEAN_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.5)
         limiter.reset()
+
+
+CLEAN_ATTEMPTS = 5
+
+
+def _empty_tables(tables: list) -> None:
+    """Delete every row of every table (TRUNCATE on PostgreSQL), in one transaction."""
+    with _db.engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            names = ", ".join(f'"{table.name}"' for table in tables)
+            connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                connection.execute(table.delete())
 
 
 @pytest.fixture
